@@ -1,0 +1,49 @@
+"""The Dialect: what one engine needs to know, as flags, tables and a few narrow hooks.
+
+Analyses never branch on engine names; they ask the dialect. A dialect package provides
+introspection (catalog → Schema), DDL rendering (Schema → SQL) and type mapping, and names the
+engine (engines/) that does its I/O.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from typing import ClassVar
+
+from dbarchitect.engines.base import Engine, Session
+from dbarchitect.model import LogicalType, Schema
+
+
+class Dialect(abc.ABC):
+    name: ClassVar[str]
+    label: ClassVar[str]
+    has_schemas: ClassVar[bool] = True
+    default_schema: ClassVar[str] = ""
+    max_identifier_bytes: ClassVar[int] = 63
+    supports_rls: ClassVar[bool] = False
+    supports_partitioning: ClassVar[bool] = False
+    supports_sequences: ClassVar[bool] = False
+    supports_enums: ClassVar[bool] = False
+    supports_functions: ClassVar[bool] = False
+    file_suffixes: ClassVar[tuple[str, ...]] = (".sql",)
+
+    @abc.abstractmethod
+    def engine(self) -> Engine:
+        """The engine that opens connections and scratch databases for this dialect."""
+
+    @abc.abstractmethod
+    def quote(self, ident: str) -> str:
+        """Quote an identifier when it needs it (reserved, mixed case, odd characters)."""
+
+    @abc.abstractmethod
+    def logical_type(self, engine_type: str) -> LogicalType:
+        """The logical family of one of this engine's type names."""
+
+    @abc.abstractmethod
+    def introspect(self, session: Session, schemas: Sequence[str] | None = None) -> Schema:
+        """Read the whole schema through `session` in a small, fixed number of queries."""
+
+    @abc.abstractmethod
+    def render(self, schema: Schema) -> str:
+        """DDL that recreates `schema` in an empty database, in dependency order."""

@@ -1,0 +1,1 @@
+"""The only place that opens connections, starts servers and runs SQL files."""
