@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,13 @@ class Session(abc.ABC):
     @abc.abstractmethod
     def fetch(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
         """Run one statement and return its rows as dicts."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """One consistent snapshot for several `fetch` calls (introspection uses this).
+
+        Read-only sessions roll it back at the end; the default does nothing special.
+        """
+        return nullcontext()
 
     @abc.abstractmethod
     def execute(self, sql: str) -> None:

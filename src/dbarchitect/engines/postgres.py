@@ -47,6 +47,7 @@ class PgSession(Session):
     def __init__(self, conn: psycopg.Connection[dict[str, Any]], *, read_only: bool) -> None:
         self._conn = conn
         self.read_only = read_only
+        self._in_transaction = False
 
     def fetch(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
         if self.read_only:
@@ -56,9 +57,34 @@ class PgSession(Session):
             # statement smuggled after a semicolon, so "COMMIT; INSERT …" cannot escape.
             cur = self._conn.execute(sql.encode(), params, prepare=True)  # type: ignore[arg-type]
             return cur.fetchall() if cur.description else []
-        finally:
-            if self.read_only:
+        except psycopg.Error:
+            if not self._in_transaction and not self._conn.autocommit:
                 self._conn.rollback()
+            raise
+        finally:
+            if self.read_only and not self._in_transaction:
+                self._conn.rollback()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A REPEATABLE READ snapshot (read-only sessions: always rolled back at the end)."""
+        if self._in_transaction:
+            yield
+            return
+        conn = self._conn
+        saved = conn.autocommit
+        if saved:
+            conn.autocommit = False
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        self._in_transaction = True
+        try:
+            yield
+        finally:
+            self._in_transaction = False
+            conn.rollback()
+            conn.isolation_level = None
+            if saved:
+                conn.autocommit = True
 
     def execute(self, sql: str) -> None:
         if self.read_only:

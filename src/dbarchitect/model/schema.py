@@ -145,6 +145,9 @@ class IndexKey:
 
 @model
 class Index:
+    """An index not behind a constraint. `parent` names the partitioned parent's index
+    (schema.name) that this partition's index is attached to."""
+
     name: str
     keys: tuple[IndexKey, ...]
     unique: bool = False
@@ -153,7 +156,7 @@ class Index:
     where: str | None = None
     nulls_not_distinct: bool = False
     comment: str | None = None
-    inherited: bool = False
+    parent: str | None = None
     options: tuple[tuple[str, str], ...] = ()
 
 
