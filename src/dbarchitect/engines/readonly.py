@@ -7,18 +7,23 @@ switched off and transactions cannot be ended from inside a read-only session.
 
 from __future__ import annotations
 
+import re
+
 import pglast
 from pglast import ast
 
 from dbarchitect.errors import ReadOnlyViolation
 
 _READING = (ast.SelectStmt, ast.VariableShowStmt)
+_PLACEHOLDER = re.compile(r"%(\([A-Za-z_][A-Za-z0-9_]*\))?s")
 
 
 def check_read_only_pg(sql: str) -> None:
     """Raise ReadOnlyViolation unless `sql` is one SELECT/VALUES/TABLE/SHOW/EXPLAIN statement."""
+    # psycopg placeholders are not SQL; parse them as the $n parameters they become.
+    parsable = _PLACEHOLDER.sub("$1", sql).replace("%%", "%")
     try:
-        stmts = pglast.parse_sql(sql)
+        stmts = pglast.parse_sql(parsable)
     except pglast.parser.ParseError as exc:
         raise ReadOnlyViolation(f"refused on a read-only session: {exc}") from None
     if len(stmts) != 1:

@@ -1,0 +1,1 @@
+"""Renderers that turn a Schema into documents people read: text summaries, Markdown, counts."""
