@@ -48,7 +48,6 @@ SERVER_OPTIONS = (
 _SERVER_NAMES = ("mariadbd", "mysqld")
 _INSTALL_NAMES = ("mariadb-install-db", "mysql_install_db")
 _CLIENT_NAMES = ("mariadb", "mysql")
-_ADMIN_NAMES = ("mariadb-admin", "mysqladmin")
 
 
 def _search_dirs() -> list[str]:
@@ -161,10 +160,11 @@ def start_server() -> Server:
         raise
 
 
-def _as_user(account: pwd.struct_passwd | None) -> dict[str, object]:
+def _ids(account: pwd.struct_passwd | None) -> tuple[int | None, int | None, list[int] | None]:
+    """uid, gid and supplementary groups for subprocess: the account's alone, or unchanged."""
     if account is None:
-        return {}
-    return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+        return None, None, None
+    return account.pw_uid, account.pw_gid, []
 
 
 def _run_install(
@@ -185,9 +185,10 @@ def _run_install(
     basedir = mariadbd.parent.parent
     if (basedir / "share").is_dir():
         cmd.insert(2, f"--basedir={basedir}")
+    uid, gid, groups = _ids(account)
     proc = subprocess.run(
         cmd, capture_output=True, text=True, check=False, cwd="/", stdin=subprocess.DEVNULL,
-        **_as_user(account),  # type: ignore[arg-type]
+        user=uid, group=gid, extra_groups=groups,
     )
     if proc.returncode != 0:
         raise EngineUnavailable(f"scratch MariaDB: {install.name} failed: {_last_line(proc)}")
@@ -207,10 +208,11 @@ def _launch(
         f"--tmpdir={root}",
         *SERVER_OPTIONS,
     ]
+    uid, gid, groups = _ids(account)
     proc = subprocess.Popen(
         cmd, cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True,
-        **_as_user(account),  # type: ignore[arg-type]
+        stderr=subprocess.DEVNULL, start_new_session=True, user=uid, group=gid,
+        extra_groups=groups,
     )
     server = Server(root=root, pid=proc.pid, proc=proc)
     deadline = time.monotonic() + START_TIMEOUT_S

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -53,14 +54,15 @@ def connect_args(url: DatabaseURL) -> dict[str, Any]:
         args["password"] = url.password
     if url.database:
         args["database"] = url.database
-    ssl = {k.removeprefix("ssl_"): v for k, v in url.query if k in ("ssl_ca", "ssl_cert", "ssl_key")}
+    ssl_keys = ("ssl_ca", "ssl_cert", "ssl_key")
+    ssl = {k.removeprefix("ssl_"): v for k, v in url.query if k in ssl_keys}
     if ssl:
         args["ssl"] = ssl
     return args
 
 
 def _error_text(exc: BaseException) -> str:
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) >= 2 and isinstance(args[0], int):
         return f"{args[1]} (error {args[0]})"
     return str(exc) or type(exc).__name__
@@ -178,10 +180,8 @@ class MysqlSession(Session):
         return version_number(self._version)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(pymysql.MySQLError):  # already gone: nothing to release
             self._conn.close()
-        except pymysql.MySQLError:
-            pass  # already gone: nothing to release
 
 
 def version_number(text: str) -> int:
@@ -224,16 +224,22 @@ class MysqlEngine(Engine):
     def scratch(self) -> Iterator[DatabaseURL]:
         server = mariadb_server.get_server()
         name = f"dbarch_{uuid.uuid4().hex[:12]}"
-        with connect(server.url, read_only=False) as admin:
+        admin = connect(server.url, read_only=False)
+        try:
             before = _databases(admin)
-            admin.execute(f"CREATE DATABASE `{name}`")
+            admin.execute(f"CREATE DATABASE {_backtick(name)}")
+        finally:
+            admin.close()
         try:
             yield server.url.with_database(name)
         finally:
-            with connect(server.url, read_only=False) as admin:
+            admin = connect(server.url, read_only=False)
+            try:
                 # Dumps often DROP/CREATE DATABASE and USE it: drop what appeared meanwhile.
-                for db in sorted((set(_databases(admin)) - before) | {name}):
+                for db in sorted((_databases(admin) - before) | {name}):
                     admin.execute(f"DROP DATABASE IF EXISTS {_backtick(db)}")
+            finally:
+                admin.close()
 
     def load_files(self, url: DatabaseURL, files: Sequence[Path]) -> DatabaseURL:
         current = url

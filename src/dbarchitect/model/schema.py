@@ -304,6 +304,21 @@ class CompositeType:
 
 
 @model
+class RangeType:
+    """CREATE TYPE … AS RANGE: subtype and the optional support functions."""
+
+    schema: str
+    name: str
+    subtype: str
+    subtype_opclass: str | None = None
+    collation: str | None = None
+    canonical: str | None = None
+    subtype_diff: str | None = None
+    multirange: str | None = None
+    comment: str | None = None
+
+
+@model
 class Sequence:
     schema: str
     name: str
@@ -430,6 +445,7 @@ class Schema:
     enums: tuple[EnumType, ...] = ()
     domains: tuple[DomainType, ...] = ()
     composite_types: tuple[CompositeType, ...] = ()
+    ranges: tuple[RangeType, ...] = ()
     sequences: tuple[Sequence, ...] = ()
     tables: tuple[Table, ...] = ()
     views: tuple[View, ...] = ()
@@ -448,6 +464,7 @@ class Schema:
             enums=_sorted(self.enums, _by_name),
             domains=_sorted(self.domains, _by_name),
             composite_types=_sorted(self.composite_types, _by_name),
+            ranges=_sorted(self.ranges, _by_name),
             sequences=_sorted(self.sequences, _by_name),
             tables=_sorted(self.tables, _by_name),
             views=_sorted(self.views, _by_name),

@@ -1,18 +1,14 @@
 """`dbarch inspect` as text: a compact, plain, deterministic summary of a Schema.
 
-Built with rich so long cells wrap inside their column, but recorded without colour and
-exported as plain text, so the output is the same on every terminal and in snapshots. The
-layout is headings and aligned grids without borders: a 500-table schema stays scannable.
-
-The one-line descriptions of constraints, indexes, triggers and policies are public because
-the Markdown renderer shows the same facts in the same words.
+Built with rich, recorded without colour and exported as plain text, so the output is the
+same on every terminal and in snapshots. The layout is headings and aligned grids without
+borders (only the last column wraps): a 500-table schema stays scannable.
 """
 
 from __future__ import annotations
 
 import io
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
@@ -20,26 +16,26 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from dbarchitect.model.schema import (
-    CheckConstraint,
-    Column,
-    DomainType,
-    ExclusionConstraint,
-    Extension,
-    ForeignKey,
-    Function,
-    Index,
-    IndexKey,
-    Policy,
-    PrimaryKey,
-    Schema,
-    Table,
-    Trigger,
-    UniqueConstraint,
-    View,
+from dbarchitect.model.schema import Column, Extension, Schema, Table, View
+from dbarchitect.report.describe import (
+    check_text,
+    column_flags,
+    domain_text,
+    exclusion_text,
+    fk_text,
+    function_text,
+    header_line,
+    index_text,
+    partitions_of,
+    pk_text,
+    plural,
+    policy_text,
+    qualify,
+    rls_text,
+    sequence_text,
+    trigger_text,
+    unique_text,
 )
-from dbarchitect.model.schema import Sequence as SequenceDef
-from dbarchitect.report.counts import count_objects
 
 DEFAULT_WIDTH = 100
 INDENT = 2
@@ -70,259 +66,6 @@ def render_text(schema: Schema, *, width: int | None = None) -> str:
     text = console.export_text(styles=False)
     # Grid cells are padded to their column width; trailing blanks are noise in diffs.
     return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n") + "\n"
-
-
-def header_line(schema: Schema) -> str:
-    """One line: the dialect and how many objects of each kind the schema holds."""
-    c = count_objects(schema)
-    tables = _n(c["tables"], "table")
-    parts = []
-    if c["partitioned_tables"]:
-        parts.append(f"{c['partitioned_tables']} partitioned")
-    if c["partitions"]:
-        parts.append(_n(c["partitions"], "partition"))
-    if parts:
-        tables += f" ({', '.join(parts)})"
-    items = [
-        _n(c["schemas"], "schema"),
-        tables,
-        _n(c["views"], "view"),
-        _n(c["materialized_views"], "materialized view"),
-        _n(c["indexes"], "index", "indexes"),
-        _n(c["foreign_keys"], "foreign key"),
-        _n(c["sequences"], "sequence"),
-        _n(c["functions"], "function"),
-        _n(c["triggers"], "trigger"),
-        _n(c["policies"], "policy", "policies"),
-        f"{c['enums_and_domains']} enums/domains",
-    ]
-    return f"{schema.dialect} schema: " + ", ".join(items)
-
-
-# --- one-line descriptions shared with the Markdown renderer ------------------------------
-
-
-def column_flags(col: Column) -> list[str]:
-    """Default, identity, generated, collation and inheritance markers of a column."""
-    out = []
-    if col.default is not None:
-        out.append(f"default {col.default}")
-    if col.identity is not None:
-        ident = col.identity
-        how = "always" if ident.always else "by default"
-        extra = []
-        if ident.start != 1:
-            extra.append(f"start {ident.start}")
-        if ident.increment != 1:
-            extra.append(f"increment {ident.increment}")
-        if ident.min_value is not None:
-            extra.append(f"min {ident.min_value}")
-        if ident.max_value is not None:
-            extra.append(f"max {ident.max_value}")
-        if ident.cache != 1:
-            extra.append(f"cache {ident.cache}")
-        if ident.cycle:
-            extra.append("cycle")
-        out.append(f"identity {how}" + (f" ({', '.join(extra)})" if extra else ""))
-    if col.generated is not None:
-        kind = "stored" if col.generated_stored else "virtual"
-        out.append(f"generated ({col.generated}) {kind}")
-    if col.collation:
-        out.append(f"collate {col.collation}")
-    if col.inherited:
-        out.append("inherited")
-    out.extend(f"{k}={v}" for k, v in col.options)
-    return out
-
-
-def columns_list(names: Iterable[str]) -> str:
-    return "(" + ", ".join(names) + ")"
-
-
-def _deferral(deferrable: bool, initially_deferred: bool) -> str:
-    if not deferrable:
-        return ""
-    return " DEFERRABLE" + (" INITIALLY DEFERRED" if initially_deferred else "")
-
-
-def _inherited(flag: bool) -> str:
-    return " (inherited)" if flag else ""
-
-
-def pk_text(pk: PrimaryKey) -> str:
-    include = f" INCLUDE {columns_list(pk.include)}" if pk.include else ""
-    return (
-        f"{pk.name} {columns_list(pk.columns)}{include}"
-        f"{_deferral(pk.deferrable, pk.initially_deferred)}{_inherited(pk.inherited)}"
-    )
-
-
-def fk_target(fk: ForeignKey) -> str:
-    """The referenced table, qualified when the engine has schemas."""
-    return f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
-
-
-def fk_text(fk: ForeignKey, target: str | None = None) -> str:
-    """`name (cols) → schema.table (cols)` and the non-default actions; `target` replaces
-    the referenced table's name (the Markdown renderer passes a link)."""
-    parts = [f"{fk.name} {columns_list(fk.columns)} → {target or fk_target(fk)}"]
-    parts.append(columns_list(fk.ref_columns))
-    if fk.match_full:
-        parts.append("MATCH FULL")
-    if fk.on_delete != "NO ACTION":
-        parts.append(f"ON DELETE {fk.on_delete}")
-    if fk.on_update != "NO ACTION":
-        parts.append(f"ON UPDATE {fk.on_update}")
-    text = " ".join(parts) + _deferral(fk.deferrable, fk.initially_deferred)
-    if fk.not_valid:
-        text += " NOT VALID"
-    return text + _inherited(fk.inherited)
-
-
-def unique_text(u: UniqueConstraint) -> str:
-    text = f"{u.name} {columns_list(u.columns)}"
-    if u.include:
-        text += f" INCLUDE {columns_list(u.include)}"
-    if u.nulls_not_distinct:
-        text += " NULLS NOT DISTINCT"
-    return text + _deferral(u.deferrable, u.initially_deferred) + _inherited(u.inherited)
-
-
-def check_text(c: CheckConstraint) -> str:
-    text = f"{c.name}: {c.expression}"
-    if c.not_valid:
-        text += " NOT VALID"
-    if c.no_inherit:
-        text += " NO INHERIT"
-    return text + _inherited(c.inherited)
-
-
-def exclusion_text(x: ExclusionConstraint) -> str:
-    return (
-        f"{x.name}: {x.definition}"
-        f"{_deferral(x.deferrable, x.initially_deferred)}{_inherited(x.inherited)}"
-    )
-
-
-def index_key_text(key: IndexKey) -> str:
-    text = key.column
-    if key.length is not None:
-        text += f"({key.length})"
-    if key.collation:
-        text += f" COLLATE {key.collation}"
-    if key.opclass:
-        text += f" {key.opclass}"
-    if key.descending:
-        text += " DESC"
-    if key.nulls_first is not None:
-        text += " NULLS FIRST" if key.nulls_first else " NULLS LAST"
-    return text
-
-
-def index_text(ix: Index) -> str:
-    """`name [UNIQUE] method (keys) INCLUDE (…) WHERE …`, plus the attached parent index."""
-    text = ix.name + (" UNIQUE" if ix.unique else "") + f" {ix.method} "
-    text += "(" + ", ".join(index_key_text(k) for k in ix.keys) + ")"
-    if ix.include:
-        text += f" INCLUDE {columns_list(ix.include)}"
-    if ix.nulls_not_distinct:
-        text += " NULLS NOT DISTINCT"
-    if ix.where:
-        text += f" WHERE {ix.where}"
-    if ix.options:
-        text += " WITH (" + ", ".join(f"{k}={v}" for k, v in ix.options) + ")"
-    if ix.parent:
-        text += f" (partition of {ix.parent})"
-    return text
-
-
-def trigger_text(tr: Trigger) -> str:
-    each = "ROW" if tr.for_each_row else "STATEMENT"
-    text = f"{tr.name} {tr.timing} {' OR '.join(tr.events)} FOR EACH {each}"
-    if tr.when:
-        text += f" WHEN ({tr.when})"
-    if tr.function:
-        text += f" → {tr.function}"
-    if not tr.enabled:
-        text += " (disabled)"
-    return text + _inherited(tr.inherited)
-
-
-def policy_text(p: Policy) -> str:
-    text = f"{p.name} FOR {p.command} TO {', '.join(p.roles)}"
-    if not p.permissive:
-        text += " RESTRICTIVE"
-    if p.using is not None:
-        text += f" USING ({p.using})"
-    if p.with_check is not None:
-        text += f" WITH CHECK ({p.with_check})"
-    return text
-
-
-def rls_text(t: Table) -> str | None:
-    if not (t.rls_enabled or t.rls_forced):
-        return None
-    return ("enabled" if t.rls_enabled else "disabled") + (", forced" if t.rls_forced else "")
-
-
-def function_text(f: Function) -> str:
-    """`schema.name(args) → returns`, language, volatility and the security-relevant flags."""
-    qualified = f"{f.schema}.{f.name}" if f.schema else f.name
-    text = f"{qualified}({f.arguments})"
-    if f.returns:
-        text += f" → {f.returns}"
-    attrs: list[str] = [f.kind] if f.kind != "function" else []
-    attrs += [f.language, f.volatility]
-    if f.strict:
-        attrs.append("strict")
-    if f.leakproof:
-        attrs.append("leakproof")
-    if f.security_definer:
-        attrs.append("SECURITY DEFINER")
-    attrs.extend(f"SET {k}={v}" for k, v in f.config)
-    return f"{text}  [{', '.join(attrs)}]"
-
-
-def sequence_text(s: SequenceDef) -> str:
-    qualified = f"{s.schema}.{s.name}" if s.schema else s.name
-    parts = [qualified, s.type]
-    if s.start != 1:
-        parts.append(f"start {s.start}")
-    if s.increment != 1:
-        parts.append(f"increment {s.increment}")
-    if s.min_value is not None:
-        parts.append(f"min {s.min_value}")
-    if s.max_value is not None:
-        parts.append(f"max {s.max_value}")
-    if s.cache != 1:
-        parts.append(f"cache {s.cache}")
-    if s.cycle:
-        parts.append("cycle")
-    if s.owned_by:
-        parts.append(f"owned by {s.owned_by}")
-    return " ".join(parts)
-
-
-def domain_text(d: DomainType) -> str:
-    text = d.base_type
-    if d.collation:
-        text += f" COLLATE {d.collation}"
-    if not d.nullable:
-        text += " NOT NULL"
-    if d.default is not None:
-        text += f" DEFAULT {d.default}"
-    for c in d.checks:
-        text += f" CHECK {c.name}: {c.expression}"
-    return text
-
-
-def partitions_of(schema: Schema) -> dict[str, list[str]]:
-    """Partitioned table (qualified name) → its partitions' qualified names, in order."""
-    children: dict[str, list[str]] = defaultdict(list)
-    for t in schema.tables:
-        if t.partition_of:
-            children[t.partition_of].append(t.qualified)
-    return children
 
 
 # --- the document ---------------------------------------------------------------------------
@@ -413,12 +156,12 @@ def _view_block(v: View) -> list[str | _Grid]:
 
 def _type_lines(schema: Schema) -> list[str]:
     lines = [
-        f"enum {_qualify(e.schema, e.name)}: " + ", ".join(repr(v) for v in e.values)
+        f"enum {qualify(e.schema, e.name)}: " + ", ".join(repr(v) for v in e.values)
         for e in schema.enums
     ]
-    lines += [f"domain {_qualify(d.schema, d.name)}: {domain_text(d)}" for d in schema.domains]
+    lines += [f"domain {qualify(d.schema, d.name)}: {domain_text(d)}" for d in schema.domains]
     lines += [
-        f"composite {_qualify(c.schema, c.name)}: ("
+        f"composite {qualify(c.schema, c.name)}: ("
         + ", ".join(f"{a.name} {a.type}" for a in c.attributes)
         + ")"
         for c in schema.composite_types
@@ -436,20 +179,20 @@ def _extension_line(e: Extension) -> str:
 
 def _other_lines(schema: Schema) -> list[str]:
     lines = [
-        f"collation {_qualify(c.schema, c.name)}: {c.provider}"
+        f"collation {qualify(c.schema, c.name)}: {c.provider}"
         + (f" {c.locale}" if c.locale else "")
         + ("" if c.deterministic else " nondeterministic")
         for c in schema.collations
     ]
     lines += [
-        f"text search configuration {_qualify(c.schema, c.name)}: parser {c.parser}"
+        f"text search configuration {qualify(c.schema, c.name)}: parser {c.parser}"
         for c in schema.text_search_configs
     ]
     if schema.grants:
         objects = len({(g.object_type, g.object) for g in schema.grants})
-        lines.append(f"{_n(len(schema.grants), 'grant')} on {_n(objects, 'object')}")
+        lines.append(f"{plural(len(schema.grants), 'grant')} on {plural(objects, 'object')}")
     if schema.default_privileges:
-        lines.append(_n(len(schema.default_privileges), "default privilege"))
+        lines.append(plural(len(schema.default_privileges), "default privilege"))
     return lines
 
 
@@ -511,11 +254,3 @@ def _indent_line(text: str) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def _qualify(schema: str, name: str) -> str:
-    return f"{schema}.{name}" if schema else name
-
-
-def _n(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else (plural or singular + 's')}"

@@ -24,6 +24,8 @@ def load_schema(
     `dialect` (default postgres) and then introspected. A `.json` file is the canonical form.
     """
     items = [sources] if isinstance(sources, str) else list(sources)
+    if dialect is not None:
+        get_dialect(dialect)  # an unknown dialect is reported before anything else
     if not items:
         raise InputError("no source given")
     if len(items) == 1 and looks_like_url(items[0]):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 # Reserved words of MySQL 8 and MariaDB 10.x/11.x: these need backticks as identifiers.
-RESERVED = frozenset(
-    """
+_WORDS = """
     accessible add all alter analyze and as asc asensitive before between bigint binary blob
     both by call cascade case change char character check collate column condition constraint
     continue convert create cross cube cume_dist current_date current_role current_time
@@ -34,8 +33,8 @@ RESERVED = frozenset(
     terminated then tinyblob tinyint tinytext to trailing trigger true undo union unique unlock
     unsigned update usage use using utc_date utc_time utc_timestamp values varbinary varchar
     varcharacter varying virtual when where while window with write xor year_month zerofill
-    """.split()
-)
+"""
+RESERVED = frozenset(_WORDS.split())
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
@@ -53,5 +52,5 @@ def backtick(name: str) -> str:
 
 
 def quote_literal(text: str) -> str:
-    """A string literal that means `text` under any sql_mode (no backslash reliance)."""
+    """A string literal meaning `text` (the default sql_mode: backslashes escape)."""
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"

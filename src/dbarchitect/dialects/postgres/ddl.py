@@ -67,10 +67,13 @@ def _creatables(schema: Schema) -> list[str]:
         add(f"type:{en.schema}.{en.name}", obj.create_enum(en), en.schema)
     for d in schema.domains:
         deps = _type_refs(schema, d.base_type)
-        add(f"type:{d.schema}.{d.name}", obj.create_domain(d), d.schema, deps)
+        add(f"type:{d.schema}.{d.name}", obj.create_domain(d)[0], d.schema, deps)
     for ct in schema.composite_types:
         deps = [k for a in ct.attributes for k in _type_refs(schema, a.type)]
         add(f"type:{ct.schema}.{ct.name}", obj.create_composite(ct), ct.schema, deps)
+    for rg in schema.ranges:
+        add(f"type:{rg.schema}.{rg.name}", obj.create_range(rg), rg.schema,
+            _type_refs(schema, rg.subtype))
     for seq in schema.sequences:
         add(table_key(seq.schema, seq.name), obj.create_sequence(seq), seq.schema)
     for fn in schema.functions:
@@ -89,10 +92,17 @@ def _creatables(schema: Schema) -> list[str]:
         if not key.startswith(("ext:", "ns:")):
             edges[key] |= set(ext_keys)
     graph = {k: {d for d in deps if d in nodes} for k, deps in edges.items()}
+    rank = {k: i for i, k in enumerate(nodes)}  # construction order: by kind, then name
     try:
-        order = list(graphlib.TopologicalSorter(graph).static_order())
+        sorter = graphlib.TopologicalSorter(graph)
+        sorter.prepare()
+        order: list[str] = []
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready(), key=rank.__getitem__)
+            order.extend(ready)
+            sorter.done(*ready)
     except graphlib.CycleError:
-        order = list(nodes)  # construction order is kind order: a safe fallback
+        order = list(nodes)  # kind order is a safe fallback for the rare cycle
     return ["\n".join(nodes[k]) for k in order]
 
 
@@ -104,7 +114,7 @@ def _parents(t: Table, by_qname: dict[str, Table]) -> list[Table]:
 def _type_refs(schema: Schema, type_text: str) -> list[str]:
     base = type_text.removesuffix("[]")
     keys = []
-    for group in (schema.enums, schema.domains, schema.composite_types):
+    for group in (schema.enums, schema.domains, schema.composite_types, schema.ranges):
         for t in group:
             if qname(t.schema, t.name) == base:
                 keys.append(f"type:{t.schema}.{t.name}")
@@ -264,6 +274,8 @@ def _comments(schema: Schema) -> list[str]:
         add(f"TEXT SEARCH CONFIGURATION {qname(cfg.schema, cfg.name)}", cfg.comment)
     for en in schema.enums:
         add(f"TYPE {qname(en.schema, en.name)}", en.comment)
+    for rg in schema.ranges:
+        add(f"TYPE {qname(rg.schema, rg.name)}", rg.comment)
     for ct in schema.composite_types:
         add(f"TYPE {qname(ct.schema, ct.name)}", ct.comment)
         for a in ct.attributes:
@@ -322,8 +334,8 @@ def _grants(schema: Schema) -> list[str]:
     # Objects whose default includes PUBLIC but whose recorded grants do not: revoke it.
     for kind, objects in (("function", _function_objects(schema, "function")),
                           ("procedure", _function_objects(schema, "procedure")),
-                          ("type", [qname(t.schema, t.name)
-                                    for t in (*schema.enums, *schema.composite_types)]),
+                          ("type", [qname(t.schema, t.name) for t in
+                                    (*schema.enums, *schema.composite_types, *schema.ranges)]),
                           ("domain", [qname(d.schema, d.name) for d in schema.domains])):
         for o in objects:
             if (kind, o) not in public:

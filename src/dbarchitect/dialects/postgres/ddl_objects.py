@@ -13,6 +13,7 @@ from dbarchitect.model import (
     EnumType,
     Function,
     Index,
+    RangeType,
     Sequence,
     Table,
     TextSearchConfig,
@@ -43,14 +44,10 @@ def column_sql(col: Column) -> str:
         parts.append(f"GENERATED ALWAYS AS ({col.generated}) {kind}")
     if col.identity is not None:
         i = col.identity
-        opts = [f"START WITH {i.start}", f"INCREMENT BY {i.increment}"]
-        opts.append(f"MINVALUE {i.min_value}" if i.min_value is not None else "NO MINVALUE")
-        opts.append(f"MAXVALUE {i.max_value}" if i.max_value is not None else "NO MAXVALUE")
-        opts.append(f"CACHE {i.cache}")
-        if i.cycle:
-            opts.append("CYCLE")
+        opts = sequence_options(col.type, i.start, i.increment, i.min_value, i.max_value,
+                                i.cache, i.cycle)
         when = "ALWAYS" if i.always else "BY DEFAULT"
-        parts.append(f"GENERATED {when} AS IDENTITY ({' '.join(opts)})")
+        parts.append(f"GENERATED {when} AS IDENTITY" + (f" ({' '.join(opts)})" if opts else ""))
     if col.default is not None:
         parts.append(f"DEFAULT {col.default}")
     if not col.nullable:
@@ -188,15 +185,53 @@ def create_composite(ct: CompositeType) -> str:
     return f"CREATE TYPE {qname(ct.schema, ct.name)} AS (\n    " + ",\n    ".join(attrs) + "\n);"
 
 
+_TYPE_MAX = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
+
+
+def sequence_options(
+    type_: str, start: int, increment: int, min_value: int | None, max_value: int | None,
+    cache: int, cycle: bool,
+) -> list[str]:
+    """Sequence options that differ from PostgreSQL's defaults for `type_`."""
+    top = _TYPE_MAX.get(type_, 2**63 - 1)
+    lo, hi = (1, top) if increment > 0 else (-top - 1, -1)
+    opts = []
+    if start != (lo if increment > 0 else hi):
+        opts.append(f"START WITH {start}")
+    if increment != 1:
+        opts.append(f"INCREMENT BY {increment}")
+    if min_value is not None and min_value != lo:
+        opts.append(f"MINVALUE {min_value}")
+    if max_value is not None and max_value != hi:
+        opts.append(f"MAXVALUE {max_value}")
+    if cache != 1:
+        opts.append(f"CACHE {cache}")
+    if cycle:
+        opts.append("CYCLE")
+    return opts
+
+
+def create_range(r: RangeType) -> str:
+    opts = [f"subtype = {r.subtype}"]
+    for key, value in (("subtype_opclass", r.subtype_opclass), ("collation", r.collation),
+                       ("canonical", r.canonical), ("subtype_diff", r.subtype_diff)):
+        if value:
+            opts.append(f"{key} = {value}")
+    if r.multirange and r.multirange != _default_multirange(r.name):
+        opts.append(f"multirange_type_name = {qname(r.schema, r.multirange)}")
+    return f"CREATE TYPE {qname(r.schema, r.name)} AS RANGE ({', '.join(opts)});"
+
+
+def _default_multirange(name: str) -> str:
+    return name.replace("range", "multirange", 1) if "range" in name else name + "_multirange"
+
+
 def create_sequence(seq: Sequence) -> str:
-    parts = [f"CREATE SEQUENCE {qname(seq.schema, seq.name)}", f"AS {seq.type}",
-             f"START WITH {seq.start}", f"INCREMENT BY {seq.increment}"]
-    parts.append(f"MINVALUE {seq.min_value}" if seq.min_value is not None else "NO MINVALUE")
-    parts.append(f"MAXVALUE {seq.max_value}" if seq.max_value is not None else "NO MAXVALUE")
-    parts.append(f"CACHE {seq.cache}")
-    if seq.cycle:
-        parts.append("CYCLE")
-    return "\n    ".join(parts) + ";"
+    opts = sequence_options(seq.type, seq.start, seq.increment, seq.min_value, seq.max_value,
+                            seq.cache, seq.cycle)
+    as_type = "" if seq.type == "bigint" else f" AS {seq.type}"
+    return f"CREATE SEQUENCE {qname(seq.schema, seq.name)}{as_type}" + "".join(
+        f"\n    {o}" for o in opts) + ";"
 
 
 def create_collation(c: Collation) -> str:

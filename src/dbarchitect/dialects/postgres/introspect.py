@@ -39,6 +39,7 @@ from dbarchitect.model import (
     Partitioning,
     Policy,
     PrimaryKey,
+    RangeType,
     Schema,
     Sequence as SequenceObj,
     Table,
@@ -128,7 +129,7 @@ def build_schema(rows: dict[str, list[Row]]) -> Schema:
             tables.append(_table(rel, by_oid, deps.get(key, [])))
         else:
             views.append(_view(rel, by_oid, deps.get(key, [])))
-    enums, domains, composites = _types(rows["types"])
+    enums, domains, composites, ranges = _types(rows["types"])
     functions = [_function(r, deps) for r in rows["functions"]]
     return Schema(
         dialect="postgres",
@@ -141,6 +142,7 @@ def build_schema(rows: dict[str, list[Row]]) -> Schema:
         enums=tuple(enums),
         domains=tuple(domains),
         composite_types=tuple(composites),
+        ranges=tuple(ranges),
         sequences=tuple(_sequence(r) for r in rows["sequences"]),
         tables=tuple(tables),
         views=tuple(views),
@@ -312,10 +314,19 @@ def _policy(r: Row) -> Policy:
     )
 
 
-def _types(rows: list[Row]) -> tuple[list[EnumType], list[DomainType], list[CompositeType]]:
-    enums, domains, composites = [], [], []
+def _types(
+    rows: list[Row],
+) -> tuple[list[EnumType], list[DomainType], list[CompositeType], list[RangeType]]:
+    enums, domains, composites, ranges = [], [], [], []
     for r in rows:
-        if r["kind"] == "e":
+        if r["kind"] == "r":
+            g = r["range"]
+            ranges.append(RangeType(
+                schema=r["schema"], name=r["name"], subtype=g["subtype"],
+                subtype_opclass=g["opclass"], collation=g["collation"],
+                canonical=g["canonical"], subtype_diff=g["subtype_diff"],
+                multirange=g["multirange"], comment=r["comment"]))
+        elif r["kind"] == "e":
             enums.append(EnumType(schema=r["schema"], name=r["name"],
                                   values=tuple(r["enum_values"] or ()), comment=r["comment"]))
         elif r["kind"] == "d":
@@ -336,7 +347,7 @@ def _types(rows: list[Row]) -> tuple[list[EnumType], list[DomainType], list[Comp
                                  for a in r["attributes"]),
                 comment=r["comment"],
             ))
-    return enums, domains, composites
+    return enums, domains, composites, ranges
 
 
 def _sequence(r: Row) -> SequenceObj:

@@ -31,5 +31,5 @@ JOIN pg_language l ON l.oid = p.prolang
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%%'
   AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY (%(schemas)s::text[]))
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                  AND d.objid = p.oid AND d.deptype = 'e')
+                  AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
 ORDER BY 2, 3, 5

@@ -26,12 +26,29 @@ SELECT n.nspname AS schema, t.typname AS name, t.typtype AS kind,
                     'comment', col_description(t.typrelid, a.attnum)) ORDER BY a.attnum), '[]')
           FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
           WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) END AS attributes,
+       CASE WHEN t.typtype = 'r' THEN
+         (SELECT json_build_object(
+            'subtype', format_type(r.rngsubtype, NULL),
+            'opclass', CASE WHEN NOT oc.opcdefault THEN
+                         quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) END,
+            'collation', CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> st.typcollation THEN
+                           (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                            FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                            WHERE co.oid = r.rngcollation) END,
+            'canonical', CASE WHEN r.rngcanonical <> 0 THEN r.rngcanonical::regproc::text END,
+            'subtype_diff', CASE WHEN r.rngsubdiff <> 0 THEN r.rngsubdiff::regproc::text END,
+            'multirange', (SELECT mt.typname FROM pg_type mt WHERE mt.oid = r.rngmultitypid)) -- pg>=140000
+            'multirange', NULL) -- pg<140000
+          FROM pg_range r JOIN pg_type st ON st.oid = r.rngsubtype
+          JOIN pg_opclass oc ON oc.oid = r.rngsubopc
+          JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
+          WHERE r.rngtypid = t.oid) END AS range,
        t.typacl IS NULL AS default_acl,
        obj_description(t.oid, 'pg_type') AS comment
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
-WHERE (t.typtype IN ('e', 'd')
+WHERE (t.typtype IN ('e', 'd', 'r')
        OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%%'
   AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY (%(schemas)s::text[]))

@@ -1,0 +1,30 @@
+# The two commands of the quick start: `make demo` and `make test`.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.demo: pyproject.toml scripts/bootstrap.sh
+	bash scripts/bootstrap.sh demo
+	touch $@
+
+$(VENV)/.test: pyproject.toml scripts/bootstrap.sh
+	bash scripts/bootstrap.sh test
+	touch $@ $(VENV)/.demo
+
+demo: $(VENV)/.demo
+	$(BIN)/dbarch inspect examples/shop.sql
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: $(VENV)/.test
+	$(BIN)/python benchmarks/introspect.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

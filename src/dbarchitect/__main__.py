@@ -1,0 +1,3 @@
+from dbarchitect.cli import main
+
+main()

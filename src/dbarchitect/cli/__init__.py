@@ -1,0 +1,52 @@
+"""The `dbarch` command line: thin wrappers over the library, one module per command group."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from dbarchitect import __version__
+from dbarchitect.cli import inspect as inspect_cmd
+from dbarchitect.errors import DbarchError
+
+app = typer.Typer(
+    name="dbarch",
+    help="A database architect's work, checked against real engines.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("inspect")(inspect_cmd.inspect)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dbarch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """dbarchitect: design, review, migrate, tune and secure databases."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: our errors become one line on stderr and exit status 2.
+
+    Usage errors are the argument parser's (also status 2); anything else escaping is a bug
+    and keeps its traceback.
+    """
+    try:
+        app(args=argv, prog_name="dbarch")
+    except DbarchError as exc:
+        print(f"dbarch: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("dbarch: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,47 @@
+"""MySQL/MariaDB: a database is the namespace (schema ""), backtick quoting, information_schema."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from dbarchitect.dialects.base import Dialect
+from dbarchitect.dialects.mysql import ddl, introspect, types
+from dbarchitect.dialects.mysql.quoting import quote_ident
+from dbarchitect.engines.base import Engine, Session
+from dbarchitect.model import LogicalType, Schema
+
+
+class MysqlDialect(Dialect):
+    """MySQL and MariaDB (tested on MariaDB 10.11)."""
+
+    name: ClassVar[str] = "mysql"
+    label: ClassVar[str] = "MySQL/MariaDB"
+    has_schemas: ClassVar[bool] = False
+    default_schema: ClassVar[str] = ""
+    max_identifier_bytes: ClassVar[int] = 64
+    supports_rls: ClassVar[bool] = False
+    supports_partitioning: ClassVar[bool] = True
+    supports_sequences: ClassVar[bool] = True
+    supports_enums: ClassVar[bool] = False
+    supports_functions: ClassVar[bool] = True
+
+    def engine(self) -> Engine:
+        from dbarchitect.engines.mysql import MysqlEngine
+
+        return MysqlEngine()
+
+    def quote(self, ident: str) -> str:
+        return quote_ident(ident)
+
+    def logical_type(self, engine_type: str) -> LogicalType:
+        return types.logical_type(engine_type)
+
+    def introspect(self, session: Session, schemas: Sequence[str] | None = None) -> Schema:
+        return introspect.introspect(session, schemas)
+
+    def render(self, schema: Schema) -> str:
+        return ddl.render(schema)
+
+
+__all__ = ["MysqlDialect"]

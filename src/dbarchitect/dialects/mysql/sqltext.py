@@ -1,0 +1,81 @@
+"""Small lexical helpers over MySQL text as the server prints it (views, defaults, options)."""
+
+from __future__ import annotations
+
+from dbarchitect.dialects.mysql.quoting import backtick
+
+
+def _end_quoted(text: str, start: int) -> int:
+    """Index just past the quoted token starting at `start` ('…', "…" or `…`)."""
+    quote = text[start]
+    i, n = start + 1, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\" and quote != "`":
+            i += 2
+        elif c == quote:
+            if i + 1 < n and text[i + 1] == quote:
+                i += 2
+            else:
+                return i + 1
+        else:
+            i += 1
+    return n
+
+
+def unbacktick(token: str) -> str:
+    """`a``b` → a`b."""
+    return token[1:-1].replace("``", "`")
+
+
+def unqualify(text: str, database: str) -> tuple[str, frozenset[str]]:
+    """Drop the `database`. qualifier the server adds to names in stored SQL.
+
+    MariaDB stores a view as `select `db`.`t`.`c` … from `db`.`t``; the same view loaded in
+    another database must compare equal, so the current database's name goes. Returns the
+    text and the names that were qualified (the objects it refers to). String literals and
+    other databases' names are left alone.
+    """
+    qualifier = backtick(database)
+    out: list[str] = []
+    refs: set[str] = set()
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in "'\"`":
+            j = _end_quoted(text, i)
+            token = text[i:j]
+            if c == "`" and token == qualifier and text.startswith(".`", j):
+                k = _end_quoted(text, j + 1)
+                refs.add(unbacktick(text[j + 1 : k]))
+                i = j + 1
+                continue
+            out.append(token)
+            i = j
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out), frozenset(refs)
+
+
+def split_options(create_options: str) -> list[tuple[str, str]]:
+    """information_schema CREATE_OPTIONS (`row_format=COMPRESSED `PAGE_COMPRESSED`='ON'`)
+    as (key, value) pairs; bare flags such as `partitioned` are left out."""
+    out: list[tuple[str, str]] = []
+    i, n = 0, len(create_options)
+    while i < n:
+        while i < n and create_options[i].isspace():
+            i += 1
+        start = i
+        while i < n and not create_options[i].isspace():
+            if create_options[i] in "'\"`":
+                i = _end_quoted(create_options, i)
+            else:
+                i += 1
+        token = create_options[start:i]
+        if "=" in token:
+            key, value = token.split("=", 1)
+            if key.startswith("`"):
+                key = unbacktick(key)
+            out.append((key.lower(), value))
+    return out

@@ -1,0 +1,44 @@
+"""The SQLite dialect: one database per file, no schemas, types by affinity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from dbarchitect.dialects.base import Dialect
+from dbarchitect.dialects.sqlite import ddl, introspect, types
+from dbarchitect.engines.base import Engine, Session
+from dbarchitect.engines.sqlite import SqliteEngine
+from dbarchitect.model import LogicalType, Schema
+
+
+class SqliteDialect(Dialect):
+    name: ClassVar[str] = "sqlite"
+    label: ClassVar[str] = "SQLite"
+    has_schemas: ClassVar[bool] = False
+    default_schema: ClassVar[str] = ""
+    # SQLite sets no limit on names beyond the length of a statement (SQLITE_MAX_SQL_LENGTH).
+    max_identifier_bytes: ClassVar[int] = 1_000_000_000
+    supports_rls: ClassVar[bool] = False
+    supports_partitioning: ClassVar[bool] = False
+    supports_sequences: ClassVar[bool] = False
+    supports_enums: ClassVar[bool] = False
+    supports_functions: ClassVar[bool] = False
+
+    def engine(self) -> Engine:
+        return SqliteEngine()
+
+    def quote(self, ident: str) -> str:
+        return ddl.quote(ident)
+
+    def logical_type(self, engine_type: str) -> LogicalType:
+        return types.logical_type(engine_type)
+
+    def introspect(self, session: Session, schemas: Sequence[str] | None = None) -> Schema:
+        return introspect.introspect(session, schemas)
+
+    def render(self, schema: Schema) -> str:
+        return ddl.render(schema)
+
+
+__all__ = ["SqliteDialect"]
