@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from dbarchitect.dialects import get_dialect
+from dbarchitect.engines.url import parse_url
 from dbarchitect.model import Schema, to_json
 from dbarchitect.sources import load_schema
 
@@ -36,8 +37,9 @@ def render(schema: Schema, fmt: InspectFormat) -> str:
 
 def inspect(
     source: list[str] = typer.Argument(
-        ...,
-        help="Database URL, SQL file(s) or a directory of them, or a schema JSON file.",
+        None,
+        help="Database URL, SQL file(s) or a directory of them, or a schema JSON file "
+        "(default: $DATABASE_URL).",
         show_default=False,
     ),
     dialect: str | None = typer.Option(
@@ -54,6 +56,8 @@ def inspect(
     ),
 ) -> None:
     """Show a database schema: text summary, canonical JSON, Markdown data dictionary or DDL."""
+    if not source:
+        source = [parse_url(None).render(redact=False)]
     result = load_schema(source, dialect=dialect, schemas=schema or None)
     text = render(result, fmt)
     if output is None:

@@ -1,7 +1,7 @@
 """An ephemeral MariaDB server: mariadb-install-db + mariadbd on a temp dir, unix socket only.
 
-Started once per process on first use and stopped at exit. Binaries come from
-`DBARCH_MARIADB_BIN`, the PATH, or /usr/sbin and /usr/bin (Debian puts mariadbd in /usr/sbin,
+Started once per process on first use and stopped at exit. Binaries come from the directory
+`DBARCH_MARIADB_BIN` names (only there, when set), else the PATH, /usr/sbin and /usr/bin (Debian puts mariadbd in /usr/sbin,
 which is not on every user's PATH). mariadbd refuses to run as root, so a root process runs
 the server as the `mysql` user the Debian package creates, or as `nobody`.
 """
@@ -51,10 +51,10 @@ _CLIENT_NAMES = ("mariadb", "mysql")
 
 
 def _search_dirs() -> list[str]:
-    dirs: list[str] = []
     env = os.environ.get("DBARCH_MARIADB_BIN")
-    if env:
-        dirs.append(env)
+    if env:  # an explicit choice: only there
+        return [env]
+    dirs: list[str] = []
     dirs.extend(p for p in os.environ.get("PATH", "").split(os.pathsep) if p)
     dirs.extend(("/usr/sbin", "/usr/bin", "/usr/local/mysql/bin"))
     return dirs

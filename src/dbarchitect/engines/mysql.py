@@ -214,6 +214,9 @@ _CLIENT_ERROR = re.compile(r"^ERROR (?P<code>\d+)(?: \((?P<state>\w+)\))? at lin
                            r"(?: in file: '[^']*')?: (?P<msg>.*)$")
 
 
+_NEAR_LINE = re.compile(r" at line (\d+)$")
+
+
 class MysqlEngine(Engine):
     """The MySQL/MariaDB engine: PyMySQL sessions, a scratch MariaDB, the mariadb client."""
 
@@ -295,13 +298,22 @@ class MysqlEngine(Engine):
 
     @staticmethod
     def _client_error(stderr: str, where: str, url: DatabaseURL, max_line: int) -> DbarchError:
-        for line in stderr.splitlines():
-            m = _CLIENT_ERROR.match(line.strip())
+        lines = stderr.splitlines()
+        for i, line in enumerate(lines):
+            # The server's message may hold newlines (a quoted bit of the statement): the
+            # client exits right after it, so the rest of stderr belongs to it.
+            m = _CLIENT_ERROR.match(_one_line(" ".join([line, *lines[i + 1 :]])))
             if m:
-                lineno = min(int(m.group("line")), max_line)
+                lineno = int(m.group("line"))
+                # The client names the line the statement starts on; a syntax error's
+                # "… at line K" counts within the statement: together, the exact line.
+                near = _NEAR_LINE.search(m.group("msg"))
+                if m.group("code") == "1064" and near:
+                    lineno += int(near.group(1)) - 1
+                lineno = min(lineno, max_line)
                 return InputError(redact(f"{where}:{lineno}: {m.group('msg')}", url.password))
-        lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-        text = redact(lines[-1] if lines else "the client failed", url.password)
+        rest = [ln.strip() for ln in lines if ln.strip()]
+        text = redact(rest[-1] if rest else "the client failed", url.password)
         if re.match(r"^ERROR 2\d\d\d\b", text) or "Access denied" in text:
             return ConnectionFailed(f"cannot connect to {url}: {text}")
         return InputError(f"{where}: {text}")

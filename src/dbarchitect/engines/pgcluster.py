@@ -135,6 +135,11 @@ def _start() -> Cluster:
          "--encoding=UTF8", "--locale=C", "--no-sync"],
         user, "initdb",
     )
+    # postgres logs in freely over the private socket; any other role needs its password,
+    # so wrong-password handling and role logins can be exercised for real.
+    (cluster.data_dir / "pg_hba.conf").write_text(
+        "local all postgres trust\nlocal all all scram-sha-256\n", encoding="utf-8"
+    )
     opts = " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
     opts += f" -k {cluster.socket_dir}"
     _run(

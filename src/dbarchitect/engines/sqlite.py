@@ -1,10 +1,11 @@
 """SQLite I/O: read-only sessions on database files, scratch database files, SQL loading.
 
 A read-only session holds by three layers, because each alone can be escaped (NOTES.md): the
-file is opened with `mode=ro`, `PRAGMA query_only` is on, and an authorizer allows only reading
-actions — it refuses ATTACH (which `mode=ro` lets create and write another file, and which
-`VACUUM INTO` uses underneath), DETACH, every write, and any pragma that sets something (so
-`query_only` cannot be switched off from inside). Python's sqlite3 runs one statement per call.
+file is opened with `mode=ro` and `PRAGMA query_only` is on, which stop writes to it; an
+authorizer refuses ATTACH (which `mode=ro` lets create and write another file, and which
+`VACUUM INTO` uses underneath), DETACH, schema changes, transaction control, and any pragma that
+sets something (so `query_only` cannot be switched off from inside). Python's sqlite3 runs one
+statement per call and refuses text holding a second one.
 """
 
 from __future__ import annotations
@@ -44,10 +45,36 @@ _READING_PRAGMAS_WITH_ARG = frozenset(
 _ACTING_PRAGMAS = frozenset(
     {"optimize", "wal_checkpoint", "incremental_vacuum", "shrink_memory", "analysis_limit"}
 )
-_ALWAYS_ALLOWED = frozenset(
-    {sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE}
+# Schema changes and other databases are refused outright. INSERT, UPDATE and DELETE are not
+# refused here: virtual-table modules (R*Tree) prepare such statements on their shadow tables
+# while they connect for a read; mode=ro and query_only stop them from running.
+_REFUSED = frozenset(
+    {
+        sqlite3.SQLITE_ATTACH,
+        sqlite3.SQLITE_DETACH,
+        sqlite3.SQLITE_ALTER_TABLE,
+        sqlite3.SQLITE_ANALYZE,
+        sqlite3.SQLITE_REINDEX,
+        sqlite3.SQLITE_CREATE_INDEX,
+        sqlite3.SQLITE_CREATE_TABLE,
+        sqlite3.SQLITE_CREATE_TEMP_INDEX,
+        sqlite3.SQLITE_CREATE_TEMP_TABLE,
+        sqlite3.SQLITE_CREATE_TEMP_TRIGGER,
+        sqlite3.SQLITE_CREATE_TEMP_VIEW,
+        sqlite3.SQLITE_CREATE_TRIGGER,
+        sqlite3.SQLITE_CREATE_VIEW,
+        sqlite3.SQLITE_CREATE_VTABLE,
+        sqlite3.SQLITE_DROP_INDEX,
+        sqlite3.SQLITE_DROP_TABLE,
+        sqlite3.SQLITE_DROP_TEMP_INDEX,
+        sqlite3.SQLITE_DROP_TEMP_TABLE,
+        sqlite3.SQLITE_DROP_TEMP_TRIGGER,
+        sqlite3.SQLITE_DROP_TEMP_VIEW,
+        sqlite3.SQLITE_DROP_TRIGGER,
+        sqlite3.SQLITE_DROP_VIEW,
+        sqlite3.SQLITE_DROP_VTABLE,
+    }
 )
-_CATALOG_TABLES = frozenset({"sqlite_master", "sqlite_schema"})
 
 
 class SqliteSession(Session):
@@ -66,10 +93,13 @@ class SqliteSession(Session):
     def _authorize(
         self, action: int, arg1: str | None, arg2: str | None, db: str | None, trig: str | None
     ) -> int:
-        if action in _ALWAYS_ALLOWED:
-            return sqlite3.SQLITE_OK
-        if action == sqlite3.SQLITE_FUNCTION:
-            return sqlite3.SQLITE_DENY if arg2 == "load_extension" else sqlite3.SQLITE_OK
+        if action in _REFUSED:
+            return sqlite3.SQLITE_DENY
+        if action in (sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SAVEPOINT):
+            # Only our own BEGIN/ROLLBACK around a snapshot; a user's COMMIT could end it.
+            return sqlite3.SQLITE_OK if self._ours else sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_FUNCTION and arg2 == "load_extension":
+            return sqlite3.SQLITE_DENY
         if action == sqlite3.SQLITE_PRAGMA:
             name = (arg1 or "").lower()
             if name in _READING_PRAGMAS_WITH_ARG:
@@ -77,13 +107,7 @@ class SqliteSession(Session):
             if arg2 is None and name not in _ACTING_PRAGMAS:
                 return sqlite3.SQLITE_OK
             return sqlite3.SQLITE_DENY
-        if action == sqlite3.SQLITE_UPDATE and arg1 in _CATALOG_TABLES:
-            # The pragma table-valued functions ask this while they read the catalog; IGNORE
-            # lets them work and turns any real UPDATE of the catalog into a no-op.
-            return sqlite3.SQLITE_IGNORE
-        if action in (sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SAVEPOINT) and self._ours:
-            return sqlite3.SQLITE_OK
-        return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
 
     def fetch(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
         try:
@@ -102,6 +126,7 @@ class SqliteSession(Session):
             message in ("not authorized", "authorization denied")
             or "readonly database" in message
             or "one statement at a time" in message
+            or "may not be modified" in message
         )
         if self.read_only and refused:
             return ReadOnlyViolation(f"refused on a read-only session ({self._url}): {message}")

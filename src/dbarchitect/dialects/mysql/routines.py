@@ -59,7 +59,7 @@ def build_functions(routines: list[Row], parameters: list[Row]) -> list[Function
             if kind == "function" and r["returns"] else None,
             language=str(r["language"] or "SQL").lower(),
             body=str(r["body"] or ""),
-            volatility="immutable" if r["deterministic"] == "YES" else "volatile",
+            volatility="immutable" if r["is_deterministic"] == "YES" else "volatile",
             security_definer=r["security"] == "DEFINER",
             config=tuple(config),
             comment=r["comment"] or None,

@@ -33,8 +33,8 @@ def unqualify(text: str, database: str) -> tuple[str, frozenset[str]]:
 
     MariaDB stores a view as `select `db`.`t`.`c` … from `db`.`t``; the same view loaded in
     another database must compare equal, so the current database's name goes. Returns the
-    text and the names that were qualified (the objects it refers to). String literals and
-    other databases' names are left alone.
+    text and the names it refers to (qualified names and called functions). String literals
+    and other databases' names are left alone.
     """
     qualifier = backtick(database)
     out: list[str] = []
@@ -50,6 +50,8 @@ def unqualify(text: str, database: str) -> tuple[str, frozenset[str]]:
                 refs.add(unbacktick(text[j + 1 : k]))
                 i = j + 1
                 continue
+            if c == "`" and text.startswith("(", j):
+                refs.add(unbacktick(token))  # a stored function call: `f`(…)
             out.append(token)
             i = j
         else:

@@ -64,7 +64,7 @@ TYPE_FAMILIES: dict[str, LogicalType] = {
     "geometrycollection": "geometric",
 }
 
-_BASE = re.compile(r"^\s*([a-z]+(?: precision)?)", re.IGNORECASE)
+_BASE = re.compile(r"^\s*([a-z][a-z0-9_]*(?: precision)?)", re.IGNORECASE)
 
 
 def base_type(engine_type: str) -> str:

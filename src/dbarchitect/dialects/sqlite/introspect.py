@@ -64,8 +64,9 @@ def _fetch_columns(session: Session, objects: list[Row]) -> list[Row]:
     try:
         return session.fetch(query("columns"))
     except DbarchError:
-        # One view over a dropped table, or a virtual table whose module is not loaded here,
-        # fails the bulk query; read the others one by one and leave those without columns.
+        # A view over a dropped table, or a virtual table whose module is not loaded here,
+        # fails the bulk query: read object by object and leave those two kinds without
+        # columns when they fail. An ordinary table that fails is a real error.
         rows: list[Row] = []
         for obj in objects:
             if obj["type"] not in ("table", "view"):
@@ -73,7 +74,8 @@ def _fetch_columns(session: Session, objects: list[Row]) -> list[Row]:
             try:
                 rows.extend(session.fetch(query("columns_of"), {"name": obj["name"]}))
             except DbarchError:
-                continue
+                if obj["type"] == "table" and obj["rootpage"]:
+                    raise
         return rows
 
 
@@ -133,9 +135,7 @@ def build(
     for obj in tables:
         if obj["name"] in virtual:
             out.append(_virtual_table(obj, by_table[obj["name"]]))
-    views = [
-        _view(o, by_table[o["name"]], names, triggers) for o in objects if o["type"] == "view"
-    ]
+    views = [_view(o, by_table[o["name"]], names, triggers) for o in objects if o["type"] == "view"]
     return Schema(dialect="sqlite", tables=tuple(out), views=tuple(views))
 
 
@@ -182,7 +182,7 @@ def _column(row: Row, p: parse.CreateTable) -> Column:
         name=row["name"],
         type=row["type"],
         logical=logical_type(row["type"]),
-        nullable=not row["notnull"],
+        nullable=not row["not_null"],
         default=row["dflt_value"],
         generated=generated,
         generated_stored=row["hidden"] != 2,
@@ -215,7 +215,9 @@ def _indexes(
     for name in autoindexes:
         cols = tuple(r["col"] for r in keys[name] if r["is_key"])
         folded = tuple(c.casefold() for c in cols)
-        match = next((c for c in declared if tuple(x.casefold() for x in c.columns) == folded), None)
+        match = next(
+            (c for c in declared if tuple(x.casefold() for x in c.columns) == folded), None
+        )
         uniques.append(UniqueConstraint(name=match.name if match else "", columns=cols))
     indexes = []
     for name, key_rows in keys.items():
