@@ -16,8 +16,12 @@ from dbarchitect.engines.url import DatabaseURL
 
 def dbarch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dbarchitect", *args], capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, check=False, timeout=120,
+        [sys.executable, "-m", "dbarchitect", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+        timeout=120,
     )
 
 
@@ -47,7 +51,9 @@ def test_unknown_dialect(tmp_path: Path) -> None:
     assert_one_line_error(dbarch("inspect", str(sql), "--dialect", "oracle"), "unknown dialect")
 
 
-@pytest.mark.parametrize("url", ["postgresql://[::1", "oracle://host/db", "postgresql://h:99999/db"])
+@pytest.mark.parametrize(
+    "url", ["postgresql://[::1", "oracle://host/db", "postgresql://h:99999/db"]
+)
 def test_malformed_url(url: str) -> None:
     assert_one_line_error(dbarch("inspect", url), "URL")
 
@@ -63,8 +69,10 @@ def test_wrong_password_is_redacted(pg_url: DatabaseURL) -> None:
         conn.execute("DROP ROLE IF EXISTS dbarch_pw_test")
         conn.execute("CREATE ROLE dbarch_pw_test LOGIN PASSWORD 'right-one'")
     try:
-        url = (f"postgresql://dbarch_pw_test:Wr0ngSecret@/{pg_url.database}"
-               f"?host={pg_url.host}&port={pg_url.port}")
+        url = (
+            f"postgresql://dbarch_pw_test:Wr0ngSecret@/{pg_url.database}"
+            f"?host={pg_url.host}&port={pg_url.port}"
+        )
         proc = dbarch("inspect", url)
         assert_one_line_error(proc, "password authentication failed")
         assert "Wr0ngSecret" not in proc.stderr
@@ -81,6 +89,12 @@ def test_database_url_from_environment(pg_url: DatabaseURL) -> None:
 
 def test_no_source_and_no_database_url() -> None:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    proc = subprocess.run([sys.executable, "-m", "dbarchitect", "inspect"], capture_output=True,
-                          text=True, env=env, check=False, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dbarchitect", "inspect"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
     assert_one_line_error(proc, "DATABASE_URL")

@@ -55,15 +55,28 @@ def test_round_trip_is_equal_and_serialises_identically(rich: Schema, rich_again
 def test_objects_present(rich: Schema) -> None:
     assert rich.dialect == "mysql"
     assert [t.name for t in rich.tables] == [
-        "customer", "department", "employee", "exec_comment_table", "measurement", "order",
-        "order_line", "place", "price_history", "session_cache",
+        "customer",
+        "department",
+        "employee",
+        "exec_comment_table",
+        "measurement",
+        "order",
+        "order_line",
+        "place",
+        "price_history",
+        "session_cache",
     ]
     assert all(t.schema == "" for t in rich.tables)
     assert [v.name for v in rich.views] == [
-        "active customer emails", "active_customer", "customer_report", "order_totals",
+        "active customer emails",
+        "active_customer",
+        "customer_report",
+        "order_totals",
     ]
     assert [(f.name, f.kind) for f in rich.functions] == [
-        ("customer_tier", "function"), ("place order", "procedure"), ("strict_proc", "procedure"),
+        ("customer_tier", "function"),
+        ("place order", "procedure"),
+        ("strict_proc", "procedure"),
     ]
     assert [s.name for s in rich.sequences] == ["cycling seq", "invoice_seq"]
     assert ("collation", "utf8mb4_general_ci") in rich.options
@@ -107,7 +120,9 @@ def test_table_options_and_comment(rich: Schema) -> None:
     customer = table(rich, "customer")
     assert customer.comment == "People who buy; it's the root"
     assert dict(customer.options) == {
-        "engine": "InnoDB", "collation": "utf8mb4_general_ci", "row_format": "DYNAMIC",
+        "engine": "InnoDB",
+        "collation": "utf8mb4_general_ci",
+        "row_format": "DYNAMIC",
         "stats_persistent": "1",
     }
     assert dict(table(rich, "session_cache").options)["engine"] == "MEMORY"
@@ -122,12 +137,11 @@ def test_table_options_and_comment(rich: Schema) -> None:
 def test_keys_indexes_and_constraints(rich: Schema) -> None:
     customer = table(rich, "customer")
     assert customer.primary_key is not None and customer.primary_key.columns == ("id",)
-    assert [(u.name, u.columns) for u in customer.uniques] == [
-        ("uq_customer_email", ("email",))
-    ]
+    assert [(u.name, u.columns) for u in customer.uniques] == [("uq_customer_email", ("email",))]
     idx = {i.name: i for i in customer.indexes}
     assert idx["ix_name_prefix"].keys == (
-        IndexKey(column="name", length=10), IndexKey(column="created", descending=True)
+        IndexKey(column="name", length=10),
+        IndexKey(column="created", descending=True),
     )
     assert idx["ft_bio"].method == "fulltext"
     assert idx["ix_domain"].comment == "virtual column index"
@@ -150,15 +164,20 @@ def test_keys_indexes_and_constraints(rich: Schema) -> None:
 def test_foreign_keys_composite_with_actions_and_cycles(rich: Schema) -> None:
     line = table(rich, "order_line")
     assert line.foreign_keys == (
-        ForeignKey(name="fk_line_order", columns=("order_id", "region"), ref_schema="",
-                   ref_table="order", ref_columns=("id", "region"), on_delete="CASCADE",
-                   on_update="CASCADE"),
+        ForeignKey(
+            name="fk_line_order",
+            columns=("order_id", "region"),
+            ref_schema="",
+            ref_table="order",
+            ref_columns=("id", "region"),
+            on_delete="CASCADE",
+            on_update="CASCADE",
+        ),
     )
     order_fk = table(rich, "order").foreign_keys[0]
     assert (order_fk.on_delete, order_fk.on_update) == ("CASCADE", "RESTRICT")
     dept = table(rich, "department").foreign_keys[0]
-    assert (dept.ref_table, dept.on_delete, dept.on_update) == ("employee", "SET NULL",
-                                                                "NO ACTION")
+    assert (dept.ref_table, dept.on_delete, dept.on_update) == ("employee", "SET NULL", "NO ACTION")
     employee = {fk.name: fk for fk in table(rich, "employee").foreign_keys}
     assert employee["fk_employee_manager"].ref_table == "employee"
     assert employee["fk_employee_department"].ref_table == "department"
@@ -175,8 +194,7 @@ def test_views_lose_the_database_name_and_know_dependencies(rich: Schema) -> Non
     totals = views["order_totals"]
     assert "dbarch_" not in totals.definition
     assert "'literal `customer`.x'" in totals.definition  # string literals untouched
-    assert [c.name for c in views["active_customer"].columns] == ["id", "email", "name",
-                                                                  "Größe"]
+    assert [c.name for c in views["active_customer"].columns] == ["id", "email", "name", "Größe"]
 
 
 def test_triggers_keep_their_firing_order(rich: Schema) -> None:
@@ -184,8 +202,7 @@ def test_triggers_keep_their_firing_order(rich: Schema) -> None:
     assert [t.name for t in line.triggers] == ["order_line_bi", "order_line_bi_2"]
     second = line.triggers[1]
     assert second.timing == "BEFORE" and second.events == ("INSERT",) and second.for_each_row
-    assert " FOR EACH ROW FOLLOWS order_line_bi SET NEW.sku = UPPER(NEW.sku)" in (
-        second.definition)
+    assert " FOR EACH ROW FOLLOWS order_line_bi SET NEW.sku = UPPER(NEW.sku)" in (second.definition)
     assert table(rich, "order").triggers[0].events == ("UPDATE",)
 
 

@@ -70,9 +70,11 @@ def test_engine_layer_holds_without_the_statement_guard(canary: DatabaseURL) -> 
 
 def test_reads_work_and_settings_are_bounded(canary: DatabaseURL) -> None:
     with connect(canary, read_only=True) as session:
-        rows = session.fetch("SELECT current_setting('statement_timeout') AS st,"
-                             " current_setting('lock_timeout') AS lt,"
-                             " current_setting('transaction_read_only') AS ro")
+        rows = session.fetch(
+            "SELECT current_setting('statement_timeout') AS st,"
+            " current_setting('lock_timeout') AS lt,"
+            " current_setting('transaction_read_only') AS ro"
+        )
         assert rows == [{"st": "1min", "lt": "5s", "ro": "on"}]
         assert session.fetch("SHOW server_version_num")
         assert session.fetch("EXPLAIN SELECT * FROM canary")

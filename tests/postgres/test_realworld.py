@@ -14,8 +14,14 @@ from dbarchitect.sources import introspect_url, load_schema
 from tests.conftest import REALWORLD, realworld_manifest
 
 DATASETS = {d["name"]: d for d in realworld_manifest()["datasets"]}
-PG_SETS = ["pagila", "chinook-postgresql", "synapse-postgresql", "basejump", "musicbrainz",
-           "musicbrainz-pg_dump"]
+PG_SETS = [
+    "pagila",
+    "chinook-postgresql",
+    "synapse-postgresql",
+    "basejump",
+    "musicbrainz",
+    "musicbrainz-pg_dump",
+]
 
 
 def files_of(dataset: dict[str, Any]) -> list[str]:
@@ -36,16 +42,20 @@ def test_counts_match_manifest(loaded: tuple[dict[str, Any], Schema]) -> None:
     dataset, schema = loaded
     counts = count_objects(schema)
     expected = {k: v for k, v in dataset["expected"].items() if isinstance(v, int)}
-    if "check_constraints" in expected and any(e.name == "earthdistance" for e in schema.extensions):
+    if "check_constraints" in expected and any(
+        e.name == "earthdistance" for e in schema.extensions
+    ):
         # earthdistance's domain `earth` carries 3 CHECKs; the manifest counted every CHECK row
         # in pg_constraint, while the domain, being the extension's, is not part of the schema.
         expected["check_constraints"] -= 3
     # The manifest's "partitions" counts pg_class rows with relispartition: partition tables
     # and the indexes attached to a parent's index (Pagila: 7 tables + 7 primary keys).
     counts["partitions"] = sum(
-        1 + sum(1 for i in t.indexes if i.parent) + sum(
-            1 for c in (t.primary_key, *t.uniques) if c is not None and c.inherited)
-        for t in schema.tables if t.partition_of
+        1
+        + sum(1 for i in t.indexes if i.parent)
+        + sum(1 for c in (t.primary_key, *t.uniques) if c is not None and c.inherited)
+        for t in schema.tables
+        if t.partition_of
     )
     got = {k: counts[k] for k in expected}
     assert got == expected

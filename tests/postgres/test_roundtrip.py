@@ -30,7 +30,12 @@ def test_rich_fixture_covers_every_object_kind(rich: Schema) -> None:
     customer = tables["app.customer"]
     assert customer.rls_enabled and customer.rls_forced and len(customer.policies) == 3
     assert {i.method for t in rich.tables for i in t.indexes} >= {
-        "btree", "hash", "gin", "brin", "spgist"}
+        "btree",
+        "hash",
+        "gin",
+        "brin",
+        "spgist",
+    }
     assert customer.column("id") is not None and customer.column("id").identity is not None
     assert customer.column("name_upper").generated == "upper(name)"
     order = tables["Sales Dept.order"]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import os
+from pathlib import Path
+
 from dbarchitect.model import (
     CheckConstraint,
     Collation,
@@ -69,8 +73,13 @@ def sample_schema() -> Schema:
                 collation="und-x-icu",
                 comment="login | contact address",
             ),
-            Column(name="status", type="app.account_status", logical="enum", nullable=False,
-                   default="'active'::app.account_status"),
+            Column(
+                name="status",
+                type="app.account_status",
+                logical="enum",
+                nullable=False,
+                default="'active'::app.account_status",
+            ),
             Column(name="plan_id", type="integer", logical="integer"),
             Column(
                 name="email_lower",
@@ -79,8 +88,13 @@ def sample_schema() -> Schema:
                 generated="lower(email)",
                 generated_stored=True,
             ),
-            Column(name="created_at", type="timestamp with time zone", logical="timestamptz",
-                   nullable=False, default="now()"),
+            Column(
+                name="created_at",
+                type="timestamp with time zone",
+                logical="timestamptz",
+                nullable=False,
+                default="now()",
+            ),
         ),
         primary_key=_pk("account", "id"),
         foreign_keys=(
@@ -148,8 +162,13 @@ def sample_schema() -> Schema:
         schema="public",
         name="payment",
         columns=(
-            Column(name="id", type="integer", logical="integer", nullable=False,
-                   default="nextval('payment_id_seq'::regclass)"),
+            Column(
+                name="id",
+                type="integer",
+                logical="integer",
+                nullable=False,
+                default="nextval('payment_id_seq'::regclass)",
+            ),
             Column(name="paid_at", type="date", logical="date", nullable=False),
             Column(name="account_id", type="bigint", logical="bigint", nullable=False),
         ),
@@ -194,7 +213,7 @@ def sample_schema() -> Schema:
                 ),
             ),
             partition_of="public.payment",
-            partition_bound=f"FOR VALUES FROM ('2024-{3 * q - 2:02d}-01') TO ('2024-{3 * q:02d}-28')",
+            partition_bound=f"FOR VALUES FROM ('2024-0{3 * q - 2}-01') TO ('2024-0{3 * q}-28')",
         )
         for q in (1, 2)
     )
@@ -297,11 +316,22 @@ def sample_schema() -> Schema:
             Namespace(name="app"),
         ),
         extensions=(Extension(name="pgcrypto", schema="public", version="1.3"),),
-        collations=(Collation(schema="app", name="ci", provider="icu", locale="und-u-ks-level2",
-                              deterministic=False),),
+        collations=(
+            Collation(
+                schema="app",
+                name="ci",
+                provider="icu",
+                locale="und-u-ks-level2",
+                deterministic=False,
+            ),
+        ),
         text_search_configs=(
-            TextSearchConfig(schema="app", name="simple_unaccent", parser="pg_catalog.default",
-                             mappings=(("word", ("unaccent", "simple")),)),
+            TextSearchConfig(
+                schema="app",
+                name="simple_unaccent",
+                parser="pg_catalog.default",
+                mappings=(("word", ("unaccent", "simple")),),
+            ),
         ),
         enums=(EnumType(schema="app", name="account_status", values=("active", "closed")),),
         domains=(
@@ -328,19 +358,30 @@ def sample_schema() -> Schema:
             ),
         ),
         sequences=(
-            Sequence(schema="public", name="payment_id_seq", type="integer", cache=5,
-                     owned_by="public.payment.id"),
+            Sequence(
+                schema="public",
+                name="payment_id_seq",
+                type="integer",
+                cache=5,
+                owned_by="public.payment.id",
+            ),
         ),
         tables=(account, plan, payment, *partitions, legacy, base_log),
         views=views,
         functions=functions,
         grants=(
-            Grant(object_type="table", object="app.account", grantee="app_user",
-                  privilege="SELECT"),
+            Grant(
+                object_type="table", object="app.account", grantee="app_user", privilege="SELECT"
+            ),
         ),
         default_privileges=(
-            DefaultPrivilege(role="owner", object_type="table", grantee="app_user",
-                             privilege="SELECT", schema="app"),
+            DefaultPrivilege(
+                role="owner",
+                object_type="table",
+                grantee="app_user",
+                privilege="SELECT",
+                schema="app",
+            ),
         ),
     )
 
@@ -381,3 +422,19 @@ def big_schema(tables: int = 500) -> Schema:
             )
         )
     return Schema(dialect="postgres", namespaces=(Namespace(name="public"),), tables=tuple(out))
+
+
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+
+
+def assert_snapshot(name: str, text: str) -> None:
+    """`text` equals snapshots/<name>; DBARCH_UPDATE_SNAPSHOTS=1 rewrites the file instead."""
+    path = SNAPSHOTS / name
+    if os.environ.get("DBARCH_UPDATE_SNAPSHOTS") == "1":
+        path.write_text(text, encoding="utf-8")
+    expected = path.read_text(encoding="utf-8")
+    if text != expected:
+        diff = difflib.unified_diff(
+            expected.splitlines(), text.splitlines(), str(path), "rendered", lineterm=""
+        )
+        raise AssertionError("output differs from the snapshot:\n" + "\n".join(diff))

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from dbarchitect.dialects import get_dialect
+from dbarchitect.dialects.sqlite.introspect import build, query
 from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.model import CheckConstraint, ForeignKey, IndexKey, Schema, Table, View
 from dbarchitect.sources import load_schema
@@ -239,3 +240,19 @@ def test_a_view_over_a_dropped_table_does_not_stop_introspection(
     assert _view(schema, "fine").columns[0].name == "a"
     broken = _view(schema, "broken")
     assert broken.definition == "SELECT b FROM gone" and broken.columns == ()
+
+
+def test_without_pragma_table_list_the_same_schema_comes_out(sqlite_url: DatabaseURL) -> None:
+    """SQLite before 3.37 has no pragma_table_list: shadow tables are then found by name."""
+    engine = DIALECT.engine()
+    engine.load_files(sqlite_url, [RICH])
+    with engine.connect(sqlite_url) as session, session.transaction():
+        rows = [
+            session.fetch(query(name))
+            for name in ("objects", "objects_legacy", "columns", "indexes", "foreign_keys")
+        ]
+    current, legacy, columns, indexes, foreign_keys = rows
+    assert {r["kind"] for r in legacy} == {None}
+    assert build(legacy, columns, indexes, foreign_keys) == build(
+        current, columns, indexes, foreign_keys
+    )

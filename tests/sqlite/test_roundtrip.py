@@ -62,8 +62,11 @@ def test_ddl_is_in_dependency_order(rich: Schema) -> None:
         for name in ("customer_order", "Big Spender", "vip_email")
     }
     assert positions["customer_order"] < positions["Big Spender"] < positions["vip_email"]
-    last_table = max(ddl.index(f"CREATE TABLE {DIALECT.quote(t.name)} ") for t in rich.tables
-                     if "virtual" not in dict(t.options))
+    last_table = max(
+        ddl.index(f"CREATE TABLE {DIALECT.quote(t.name)} ")
+        for t in rich.tables
+        if "virtual" not in dict(t.options)
+    )
     first_trigger = ddl.index("CREATE TRIGGER")
     assert last_table < min(positions.values()) < first_trigger
 
@@ -88,7 +91,9 @@ def test_rendered_schema_behaves_like_the_original(rich: Schema) -> None:
         conn.execute("INSERT INTO customer (email) VALUES ('X@EXAMPLE.ORG')")  # NOCASE
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
         conn.execute("INSERT INTO customer (email) VALUES ('no-at-sign')")
-    conn.execute("INSERT INTO \"order\" (region, number, customer_id, total) VALUES ('eu', 1, 1, 5)")
+    conn.execute(
+        "INSERT INTO \"order\" (region, number, customer_id, total) VALUES ('eu', 1, 1, 5)"
+    )
     conn.execute(
         "INSERT INTO [Order Line] (region, order_number, line, qty, unit_price)"
         " VALUES ('eu', 1, 1, 3, 2.5)"
@@ -99,7 +104,7 @@ def test_rendered_schema_behaves_like_the_original(rich: Schema) -> None:
             "INSERT INTO [Order Line] (region, order_number, line, unit_price)"
             " VALUES ('us', 9, 1, 1)"
         )  # DEFERRABLE INITIALLY DEFERRED: checked at the (automatic) COMMIT
-    conn.execute("DELETE FROM \"order\"")  # ON DELETE CASCADE
+    conn.execute('DELETE FROM "order"')  # ON DELETE CASCADE
     assert conn.execute("SELECT count(*) FROM [Order Line]").fetchone() == (0,)
     with pytest.raises(sqlite3.IntegrityError, match="cannot store TEXT value in INT column"):
         conn.execute("INSERT INTO audit_log (id, at, action) VALUES (1, 'soon', 'x')")  # STRICT
@@ -135,3 +140,34 @@ def test_defaults_of_every_shape_round_trip() -> None:
     table = again.table("d")
     assert table is not None
     assert [c.default for c in table.columns] == [c.default for c in columns]
+
+
+def test_edge_cases_round_trip() -> None:
+    schema = load_schema([str(FIXTURES / "sqlite" / "edge.sql")], dialect="sqlite")
+    _, again = reload(schema)
+    assert again == schema
+    kid = schema.table("kid")
+    assert kid is not None
+    (fk,) = kid.foreign_keys
+    # Spelled as the tables spell them, not as the REFERENCES clause did.
+    assert (fk.name, fk.columns, fk.ref_table, fk.ref_columns) == (
+        "fk to src",
+        ("src_id",),
+        "src",
+        ("Id",),
+    )
+    assert (fk.on_delete, fk.deferrable, fk.initially_deferred) == ("SET DEFAULT", False, False)
+    ctas = schema.table("ctas")
+    assert ctas is not None and [c.name for c in ctas.columns] == ["a", "B c", "Id + 1"]
+    dotted = schema.table("a.b")
+    assert dotted is not None and dotted.primary_key is not None
+    assert (dotted.primary_key.name, dotted.primary_key.columns) == ("my pk", ("x.y",))
+    assert [c.type for c in dotted.columns][1] == "UNSIGNED  BIG   INT"
+    assert [c.default for c in dotted.columns][2:] == ["-0.5", "-1"]
+    view = schema.view("v w")
+    assert view is not None and [c.name for c in view.columns] == ["one", "two"]
+    vv = schema.view("vv")
+    assert vv is not None and vv.depends_on == ("src", "v w")
+    ext = schema.table("ext")
+    assert ext is not None
+    assert dict(ext.options)["virtual_args"] == "Name, content='src', content_rowid='Id'"

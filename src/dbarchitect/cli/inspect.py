@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -13,7 +14,7 @@ from dbarchitect.model import Schema, to_json
 from dbarchitect.sources import load_schema
 
 
-class InspectFormat(str, Enum):
+class InspectFormat(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
@@ -36,24 +37,32 @@ def render(schema: Schema, fmt: InspectFormat) -> str:
 
 
 def inspect(
-    source: list[str] = typer.Argument(
-        None,
-        help="Database URL, SQL file(s) or a directory of them, or a schema JSON file "
-        "(default: $DATABASE_URL).",
-        show_default=False,
-    ),
-    dialect: str | None = typer.Option(
-        None, "--dialect", "-d", help="Engine for SQL files: postgres (default), sqlite, mysql."
-    ),
-    fmt: InspectFormat = typer.Option(
-        InspectFormat.text, "--format", "-f", help="Output format.", case_sensitive=False
-    ),
-    schema: list[str] = typer.Option(
-        [], "--schema", "-s", help="Only these schemas (namespaces); repeatable."
-    ),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write to this file instead of standard output."
-    ),
+    source: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Database URL, SQL file(s) or a directory of them, or a schema JSON file "
+            "(default: $DATABASE_URL).",
+            show_default=False,
+        ),
+    ] = None,
+    dialect: Annotated[
+        str | None,
+        typer.Option(
+            "--dialect", "-d", help="Engine for SQL files: postgres (default), sqlite, mysql."
+        ),
+    ] = None,
+    fmt: Annotated[
+        InspectFormat,
+        typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
+    ] = InspectFormat.text,
+    schema: Annotated[
+        list[str] | None,
+        typer.Option("--schema", "-s", help="Only these schemas (namespaces); repeatable."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file instead of standard output."),
+    ] = None,
 ) -> None:
     """Show a database schema: text summary, canonical JSON, Markdown data dictionary or DDL."""
     if not source:

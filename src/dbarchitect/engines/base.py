@@ -36,7 +36,10 @@ class Session(abc.ABC):
     @property
     @abc.abstractmethod
     def server_version(self) -> int:
-        """The server's version as one number (PostgreSQL 150018, MariaDB 101119, SQLite 3040001)."""
+        """The server's version as one number.
+
+        PostgreSQL 15.18 → 150018, MariaDB 10.11.19 → 101119, SQLite 3.40.1 → 3040001.
+        """
 
     @abc.abstractmethod
     def close(self) -> None: ...
@@ -71,4 +74,3 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def run_script(self, url: DatabaseURL, sql: str, *, where: str = "<sql>") -> None:
         """Run SQL text (several statements) on a scratch database; errors name `where`."""
-

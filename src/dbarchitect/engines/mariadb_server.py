@@ -1,9 +1,10 @@
 """An ephemeral MariaDB server: mariadb-install-db + mariadbd on a temp dir, unix socket only.
 
 Started once per process on first use and stopped at exit. Binaries come from the directory
-`DBARCH_MARIADB_BIN` names (only there, when set), else the PATH, /usr/sbin and /usr/bin (Debian puts mariadbd in /usr/sbin,
-which is not on every user's PATH). mariadbd refuses to run as root, so a root process runs
-the server as the `mysql` user the Debian package creates, or as `nobody`.
+`DBARCH_MARIADB_BIN` names (only there, when set), else the PATH, /usr/sbin and /usr/bin
+(Debian puts mariadbd in /usr/sbin, which is not on every user's PATH). mariadbd refuses to
+run as root, so a root process runs the server as the `mysql` user the Debian package
+creates, or as `nobody`.
 """
 
 from __future__ import annotations
@@ -187,16 +188,21 @@ def _run_install(
         cmd.insert(2, f"--basedir={basedir}")
     uid, gid, groups = _ids(account)
     proc = subprocess.run(
-        cmd, capture_output=True, text=True, check=False, cwd="/", stdin=subprocess.DEVNULL,
-        user=uid, group=gid, extra_groups=groups,
+        cmd,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+        stdin=subprocess.DEVNULL,
+        user=uid,
+        group=gid,
+        extra_groups=groups,
     )
     if proc.returncode != 0:
         raise EngineUnavailable(f"scratch MariaDB: {install.name} failed: {_last_line(proc)}")
 
 
-def _launch(
-    mariadbd: Path, root: Path, data: Path, account: pwd.struct_passwd | None
-) -> Server:
+def _launch(mariadbd: Path, root: Path, data: Path, account: pwd.struct_passwd | None) -> Server:
     log = root / "error.log"
     cmd = [
         str(mariadbd),
@@ -210,8 +216,14 @@ def _launch(
     ]
     uid, gid, groups = _ids(account)
     proc = subprocess.Popen(
-        cmd, cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True, user=uid, group=gid,
+        cmd,
+        cwd="/",
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        user=uid,
+        group=gid,
         extra_groups=groups,
     )
     server = Server(root=root, pid=proc.pid, proc=proc)

@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -76,8 +77,9 @@ class MysqlSession(Session):
     """A PyMySQL connection. Read-only: every statement is guarded, runs in a READ ONLY
     transaction and is rolled back; the client never enables multi-statement text."""
 
-    def __init__(self, conn: pymysql.connections.Connection[Any], url: DatabaseURL,
-                 *, read_only: bool) -> None:
+    def __init__(
+        self, conn: pymysql.connections.Connection[Any], url: DatabaseURL, *, read_only: bool
+    ) -> None:
         self._conn = conn
         self._url = url
         self.read_only = read_only
@@ -90,16 +92,21 @@ class MysqlSession(Session):
         return "mariadb" in self._version.lower()
 
     def _setup(self) -> None:
-        timeouts = [f"lock_wait_timeout = {LOCK_TIMEOUT_S}",
-                    f"innodb_lock_wait_timeout = {LOCK_TIMEOUT_S}"]
+        timeouts = [
+            f"lock_wait_timeout = {LOCK_TIMEOUT_S}",
+            f"innodb_lock_wait_timeout = {LOCK_TIMEOUT_S}",
+        ]
         if self.is_mariadb:
             timeouts.append(f"max_statement_time = {STATEMENT_TIMEOUT_S}")
         else:
             timeouts.append(f"max_execution_time = {STATEMENT_TIMEOUT_S * 1000}")
         # The guard lexes text with backslash escapes and "…" as strings: make that true.
         mode = str(self._raw("SELECT @@SESSION.sql_mode AS m")[0]["m"])
-        kept = [m for m in mode.split(",") if m and m not in ("ANSI_QUOTES", "NO_BACKSLASH_ESCAPES",
-                                                              "ANSI")]
+        kept = [
+            m
+            for m in mode.split(",")
+            if m and m not in ("ANSI_QUOTES", "NO_BACKSLASH_ESCAPES", "ANSI")
+        ]
         self._raw("SET SESSION " + ", ".join(timeouts))
         self._raw("SET SESSION sql_mode = %s", (",".join(kept),))
         if self.read_only:
@@ -210,8 +217,10 @@ def connect(url: DatabaseURL, *, read_only: bool = True) -> MysqlSession:
     return MysqlSession(conn, url, read_only=read_only)
 
 
-_CLIENT_ERROR = re.compile(r"^ERROR (?P<code>\d+)(?: \((?P<state>\w+)\))? at line (?P<line>\d+)"
-                           r"(?: in file: '[^']*')?: (?P<msg>.*)$")
+_CLIENT_ERROR = re.compile(
+    r"^ERROR (?P<code>\d+)(?: \((?P<state>\w+)\))? at line (?P<line>\d+)"
+    r"(?: in file: '[^']*')?: (?P<msg>.*)$"
+)
 
 
 _NEAR_LINE = re.compile(r" at line (\d+)$")
@@ -247,36 +256,53 @@ class MysqlEngine(Engine):
     def load_files(self, url: DatabaseURL, files: Sequence[Path]) -> DatabaseURL:
         current = url
         for path in files:
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-            current = self._client(current, data, where=str(path), cwd=path.parent)
+            if not path.is_file():
+                raise InputError(f"{path}: cannot read: no such file")
+            # Each file starts in the database the previous one ended in (USE carries over).
+            current = self._client(current, path.resolve(), where=str(path))
         return current
 
     def run_script(self, url: DatabaseURL, sql: str, *, where: str = "<sql>") -> None:
-        self._client(url, sql.encode(), where=where, cwd=None)
+        with tempfile.TemporaryDirectory(prefix="dbarch-sql-") as tmp:
+            path = Path(tmp) / "script.sql"
+            path.write_text(sql, encoding="utf-8")
+            self._client(url, path, where=where)
 
-    def _client(self, url: DatabaseURL, data: bytes, *, where: str, cwd: Path | None
-                ) -> DatabaseURL:
-        """Run `data` through the mariadb client; return the URL of the database it ended in.
+    def _client(self, url: DatabaseURL, path: Path, *, where: str) -> DatabaseURL:
+        """Run a file through the mariadb client; return the URL of the database it ended in.
 
-        A trailer asks the client which database is current at the end, so that a file that
+        The client `source`s the file (so errors carry the file's own line numbers and it
+        stops at the first one) and then says which database is current, so that a file that
         creates a database and USEs it (Chinook, Sakila) hands back that database.
         """
+        if "\n" in str(path):
+            raise InputError(f"{where}: a file name with a newline cannot be loaded")
         client = mariadb_server.client_binary()
-        cmd = [str(client), "--no-defaults", "--batch", "--raw", "--comments",
-               "--default-character-set=utf8mb4", *self._client_target(url)]
+        cmd = [
+            str(client),
+            "--no-defaults",
+            "--batch",
+            "--raw",
+            "--comments",  # keep comments in routine bodies, as mysqldump output expects
+            "--abort-source-on-error",
+            "--default-character-set=utf8mb4",
+            *self._client_target(url),
+        ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("MYSQL")}
         if url.password is not None:
             env["MYSQL_PWD"] = url.password
-        trailer = f"\nDELIMITER ;\nSELECT DATABASE() AS {_MARKER};\n".encode()
+        script = f"source {path}\nSELECT DATABASE() AS {_MARKER};\n"
         proc = subprocess.run(
-            cmd, input=data + trailer, capture_output=True, cwd=cwd or "/", env=env, check=False,
+            cmd,
+            input=script.encode(),
+            capture_output=True,
+            cwd=path.parent,
+            env=env,
+            check=False,
         )
         stderr = proc.stderr.decode("utf-8", errors="replace")
         if proc.returncode != 0:
-            raise self._client_error(stderr, where, url, data.count(b"\n") + 1)
+            raise self._client_error(stderr, where, url)
         lines = proc.stdout.decode("utf-8", errors="replace").splitlines()
         if len(lines) >= 2 and lines[-2] == _MARKER and lines[-1] != "NULL":
             return url.with_database(lines[-1])
@@ -297,7 +323,7 @@ class MysqlEngine(Engine):
         return out
 
     @staticmethod
-    def _client_error(stderr: str, where: str, url: DatabaseURL, max_line: int) -> DbarchError:
+    def _client_error(stderr: str, where: str, url: DatabaseURL) -> DbarchError:
         lines = stderr.splitlines()
         for i, line in enumerate(lines):
             # The server's message may hold newlines (a quoted bit of the statement): the
@@ -310,7 +336,6 @@ class MysqlEngine(Engine):
                 near = _NEAR_LINE.search(m.group("msg"))
                 if m.group("code") == "1064" and near:
                     lineno += int(near.group(1)) - 1
-                lineno = min(lineno, max_line)
                 return InputError(redact(f"{where}:{lineno}: {m.group('msg')}", url.password))
         rest = [ln.strip() for ln in lines if ln.strip()]
         text = redact(rest[-1] if rest else "the client failed", url.password)
@@ -333,5 +358,11 @@ def scratch_url() -> DatabaseURL:
     return mariadb_server.get_server().url
 
 
-__all__ = ["MysqlEngine", "MysqlSession", "connect", "connect_args", "scratch_url",
-           "version_number"]
+__all__ = [
+    "MysqlEngine",
+    "MysqlSession",
+    "connect",
+    "connect_args",
+    "scratch_url",
+    "version_number",
+]

@@ -101,7 +101,7 @@ def _end_of_quoted(sql: str, start: int) -> int:
 def check_read_only_mysql(sql: str) -> None:
     """Raise ReadOnlyViolation unless `sql` is one SELECT/SHOW/DESCRIBE/EXPLAIN statement."""
     tokens = tokenize(sql)
-    while tokens and tokens[-1].text == ";":
+    if tokens and tokens[-1].text == ";":
         tokens.pop()
     if not tokens:
         raise refuse("empty statement")

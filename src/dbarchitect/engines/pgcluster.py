@@ -85,15 +85,21 @@ class Cluster:
     @property
     def url(self) -> DatabaseURL:
         return DatabaseURL(
-            dialect="postgres", scheme="postgresql", user="postgres", host=str(self.socket_dir),
-            port=5432, database="postgres",
+            dialect="postgres",
+            scheme="postgresql",
+            user="postgres",
+            host=str(self.socket_dir),
+            port=5432,
+            database="postgres",
         )
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():
             subprocess.run(
                 [str(self.pg_ctl), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
-                capture_output=True, check=False, user=self.proc_user,
+                capture_output=True,
+                check=False,
+                user=self.proc_user,
             )
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -131,9 +137,19 @@ def _start() -> Cluster:
         os.chown(root / "sock", entry.pw_uid, entry.pw_gid)
     cluster = Cluster(root=root, proc_user=user, pg_ctl=pg_ctl)
     _run(
-        [str(initdb), "-D", str(cluster.data_dir), "-U", "postgres", "--auth=trust",
-         "--encoding=UTF8", "--locale=C", "--no-sync"],
-        user, "initdb",
+        [
+            str(initdb),
+            "-D",
+            str(cluster.data_dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        user,
+        "initdb",
     )
     # postgres logs in freely over the private socket; any other role needs its password,
     # so wrong-password handling and role logins can be exercised for real.
@@ -143,16 +159,33 @@ def _start() -> Cluster:
     opts = " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
     opts += f" -k {cluster.socket_dir}"
     _run(
-        [str(pg_ctl), "-D", str(cluster.data_dir), "-l", str(root / "server.log"), "-w",
-         "-t", "60", "-o", opts, "start"],
-        user, "pg_ctl start",
+        [
+            str(pg_ctl),
+            "-D",
+            str(cluster.data_dir),
+            "-l",
+            str(root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            opts,
+            "start",
+        ],
+        user,
+        "pg_ctl start",
     )
     return cluster
 
 
 def _run(cmd: list[str], user: str | None, what: str) -> None:
     proc = subprocess.run(
-        cmd, capture_output=True, text=True, check=False, user=user, cwd="/",
+        cmd,
+        capture_output=True,
+        text=True,
+        check=False,
+        user=user,
+        cwd="/",
         stdin=subprocess.DEVNULL,
     )
     if proc.returncode != 0:

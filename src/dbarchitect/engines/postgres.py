@@ -55,7 +55,7 @@ class PgSession(Session):
         try:
             # prepare=True sends the text as one prepared statement: libpq refuses a second
             # statement smuggled after a semicolon, so "COMMIT; INSERT …" cannot escape.
-            cur = self._conn.execute(sql.encode(), params, prepare=True)  # type: ignore[arg-type]
+            cur = self._conn.execute(sql.encode(), params, prepare=True)
             return cur.fetchall() if cur.description else []
         except psycopg.Error:
             if not self._in_transaction and not self._conn.autocommit:
@@ -91,7 +91,7 @@ class PgSession(Session):
             check_read_only_pg(sql)
             self.fetch(sql)
             return
-        self._conn.execute(sql.encode())  # type: ignore[call-overload]
+        self._conn.execute(sql.encode())
 
     @property
     def server_version(self) -> int:
@@ -113,9 +113,7 @@ def connect(url: DatabaseURL, *, read_only: bool = True) -> PgSession:
             conninfo(url, options=options), autocommit=not read_only, row_factory=dict_row
         )
     except psycopg.Error as exc:
-        raise ConnectionFailed(
-            f"cannot connect to {url}: {_first_line(str(exc), url)}"
-        ) from None
+        raise ConnectionFailed(f"cannot connect to {url}: {_first_line(str(exc), url)}") from None
     if read_only:
         conn.read_only = True
     return PgSession(conn, read_only=read_only)
@@ -130,7 +128,9 @@ def _first_line(message: str, url: DatabaseURL) -> str:
     return redact(text, url.password)
 
 
-_PSQL_ERROR = re.compile(r"^psql:(?P<file>.*?):(?P<line>\d+): (?:ERROR|FATAL|error):\s+(?P<msg>.*)$")
+_PSQL_ERROR = re.compile(
+    r"^psql:(?P<file>.*?):(?P<line>\d+): (?:ERROR|FATAL|error):\s+(?P<msg>.*)$"
+)
 
 
 class PostgresEngine(Engine):
@@ -143,16 +143,20 @@ class PostgresEngine(Engine):
         name = f"dbarch_{uuid.uuid4().hex[:12]}"
         before = set(self._databases(cluster.url))
         with psycopg.connect(conninfo(cluster.url), autocommit=True) as conn:
-            conn.execute(pgsql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
-                pgsql.Identifier(name)))
+            conn.execute(
+                pgsql.SQL("CREATE DATABASE {} TEMPLATE template0").format(pgsql.Identifier(name))
+            )
         try:
             yield cluster.url.with_database(name)
         finally:
             created = (set(self._databases(cluster.url)) - before) | {name}
             with psycopg.connect(conninfo(cluster.url), autocommit=True) as conn:
                 for db in sorted(created):
-                    conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        pgsql.Identifier(db)))
+                    conn.execute(
+                        pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                            pgsql.Identifier(db)
+                        )
+                    )
 
     @staticmethod
     def _databases(url: DatabaseURL) -> list[str]:
@@ -184,11 +188,15 @@ class PostgresEngine(Engine):
         if psql is None:
             self._execute_file(url, path, where=where)
             return
-        cmd = [str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo(url), "-f",
-               path.name]
+        cmd = [str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo(url), "-f", path.name]
         proc = subprocess.run(
-            cmd, cwd=path.parent, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-            env=pgcluster.client_env(), check=False,
+            cmd,
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            env=pgcluster.client_env(),
+            check=False,
         )
         if proc.returncode != 0:
             raise InputError(_psql_error(proc.stderr, where, url))

@@ -32,9 +32,7 @@ def check_read_only_pg(sql: str) -> None:
         )
     stmt = stmts[0].stmt
     if isinstance(stmt, ast.ExplainStmt):
-        analyze = any(
-            getattr(opt, "defname", "") == "analyze" for opt in (stmt.options or ())
-        )
+        analyze = any(getattr(opt, "defname", "") == "analyze" for opt in (stmt.options or ()))
         if analyze:
             raise ReadOnlyViolation("refused on a read-only session: EXPLAIN ANALYZE runs it")
         stmt = stmt.query

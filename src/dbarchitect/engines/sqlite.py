@@ -160,7 +160,13 @@ class SqliteSession(Session):
         if self.read_only:
             self.fetch(sql)
             return
-        run_text(self._conn, sql, where=str(self._url))
+        self.run(sql, where=str(self._url))
+
+    def run(self, text: str, *, where: str) -> None:
+        """Run SQL text statement by statement (writable sessions); errors name `where`:line."""
+        if self.read_only:
+            raise ReadOnlyViolation(f"refused on a read-only session ({self._url}): a script")
+        run_text(self._conn, text, where=where)
 
     @property
     def server_version(self) -> int:
@@ -287,13 +293,13 @@ def _read_sql(path: Path) -> str:
 
 
 @contextmanager
-def _writable(url: DatabaseURL) -> Iterator[sqlite3.Connection]:
+def _loading(url: DatabaseURL) -> Iterator[SqliteSession]:
     session = connect(url, read_only=False)
-    conn = session._conn
-    # Loading happens in scratch databases: no need to wait for the disk after every statement.
-    conn.execute("PRAGMA synchronous = OFF")
     try:
-        yield conn
+        # Loading happens in scratch databases: no need to wait for the disk after each
+        # statement (the setting lasts for this connection only).
+        session.fetch("PRAGMA synchronous = OFF")
+        yield session
     finally:
         session.close()
 
@@ -317,14 +323,14 @@ class SqliteEngine(Engine):
 
     def load_files(self, url: DatabaseURL, files: Sequence[Path]) -> DatabaseURL:
         texts = [(path, _read_sql(Path(path))) for path in files]
-        with _writable(url) as conn:
+        with _loading(url) as session:
             for path, text in texts:
-                run_text(conn, text, where=str(path))
+                session.run(text, where=str(path))
         return url
 
     def run_script(self, url: DatabaseURL, sql: str, *, where: str = "<sql>") -> None:
-        with _writable(url) as conn:
-            run_text(conn, sql, where=where)
+        with _loading(url) as session:
+            session.run(sql, where=where)
 
 
 __all__ = ["SqliteEngine", "SqliteSession", "connect", "run_text", "split_statements"]

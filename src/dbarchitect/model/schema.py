@@ -15,7 +15,6 @@ from typing import Any, Literal, TypeVar
 
 from dbarchitect.model.types import LogicalType
 
-model = dataclass(frozen=True, slots=True, kw_only=True)
 
 Action = Literal["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]
 
@@ -23,7 +22,7 @@ Action = Literal["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]
 T = TypeVar("T")
 
 
-def _sorted(items: tuple[T, ...], key: Callable[[T], Any]) -> tuple[T, ...]:
+def _sorted(items: tuple[T, ...], key: Callable[[Any], Any]) -> tuple[T, ...]:
     return tuple(sorted(items, key=key))
 
 
@@ -37,7 +36,7 @@ def _settle(obj: object, **sorted_fields: tuple[object, ...]) -> None:
         object.__setattr__(obj, name, value)
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Identity:
     """An identity column's generator (SQL standard GENERATED … AS IDENTITY)."""
 
@@ -50,7 +49,7 @@ class Identity:
     cycle: bool = False
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Column:
     """A table column: its engine type and logical type, nullability, default and extras."""
 
@@ -68,7 +67,7 @@ class Column:
     options: tuple[tuple[str, str], ...] = ()
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PrimaryKey:
     name: str
     columns: tuple[str, ...]
@@ -79,7 +78,7 @@ class PrimaryKey:
     inherited: bool = False
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ForeignKey:
     name: str
     columns: tuple[str, ...]
@@ -96,7 +95,7 @@ class ForeignKey:
     inherited: bool = False
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UniqueConstraint:
     name: str
     columns: tuple[str, ...]
@@ -108,7 +107,7 @@ class UniqueConstraint:
     inherited: bool = False
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckConstraint:
     name: str
     expression: str
@@ -118,7 +117,7 @@ class CheckConstraint:
     inherited: bool = False
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExclusionConstraint:
     """EXCLUDE constraints are kept as the engine's own definition text (after the name)."""
 
@@ -130,7 +129,7 @@ class ExclusionConstraint:
     inherited: bool = False
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IndexKey:
     """One key of an index: a column name, or an expression when `expression` is true."""
 
@@ -143,7 +142,7 @@ class IndexKey:
     length: int | None = None
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Index:
     """An index not behind a constraint. `parent` names the partitioned parent's index
     (schema.name) that this partition's index is attached to."""
@@ -160,7 +159,7 @@ class Index:
     options: tuple[tuple[str, str], ...] = ()
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Trigger:
     """A trigger; `definition` is the engine's own CREATE TRIGGER text, the rest is parsed out."""
 
@@ -176,7 +175,7 @@ class Trigger:
     inherited: bool = False
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
     name: str
     command: Literal["ALL", "SELECT", "INSERT", "UPDATE", "DELETE"] = "ALL"
@@ -190,7 +189,7 @@ class Policy:
         _settle(self, roles=tuple(sorted(self.roles)))
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Partitioning:
     """How a partitioned table splits its rows: RANGE, LIST or HASH over a key."""
 
@@ -198,7 +197,7 @@ class Partitioning:
     key: str
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Table:
     schema: str
     name: str
@@ -244,7 +243,7 @@ class Table:
         return next((c for c in self.columns if c.name == name), None)
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class View:
     schema: str
     name: str
@@ -272,7 +271,7 @@ class View:
         return f"{self.schema}.{self.name}" if self.schema else self.name
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EnumType:
     schema: str
     name: str
@@ -280,7 +279,7 @@ class EnumType:
     comment: str | None = None
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DomainType:
     schema: str
     name: str
@@ -295,7 +294,7 @@ class DomainType:
         _settle(self, checks=_sorted(self.checks, _by_name))
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CompositeType:
     schema: str
     name: str
@@ -303,7 +302,7 @@ class CompositeType:
     comment: str | None = None
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RangeType:
     """CREATE TYPE … AS RANGE: subtype and the optional support functions."""
 
@@ -318,7 +317,7 @@ class RangeType:
     comment: str | None = None
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Sequence:
     schema: str
     name: str
@@ -333,7 +332,7 @@ class Sequence:
     comment: str | None = None
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Function:
     """A function, procedure or aggregate with its signature and attributes.
 
@@ -369,7 +368,7 @@ class Function:
         return f"{self.schema}.{self.name}({self.identity})" if self.schema else self.name
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Extension:
     name: str
     schema: str | None = None
@@ -377,7 +376,7 @@ class Extension:
     comment: str | None = None
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Collation:
     schema: str
     name: str
@@ -389,7 +388,7 @@ class Collation:
     comment: str | None = None
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TextSearchConfig:
     """A text search configuration: its parser and, per token type, the dictionaries."""
 
@@ -403,13 +402,13 @@ class TextSearchConfig:
         _settle(self, mappings=tuple(sorted(self.mappings)))
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Namespace:
     name: str
     comment: str | None = None
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Grant:
     """A privilege on an object. `object_type` is table, sequence, function, schema, type…"""
 
@@ -421,7 +420,7 @@ class Grant:
     grantable: bool = False
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DefaultPrivilege:
     """ALTER DEFAULT PRIVILEGES: what `role` creates in `schema` is granted to `grantee`."""
 
@@ -433,7 +432,7 @@ class DefaultPrivilege:
     grantable: bool = False
 
 
-@model
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Schema:
     """A whole database schema (all namespaces) as one value."""
 
@@ -469,8 +468,8 @@ class Schema:
             tables=_sorted(self.tables, _by_name),
             views=_sorted(self.views, _by_name),
             functions=_sorted(self.functions, lambda f: (f.schema, f.name, f.identity)),
-            grants=tuple(sorted(set(self.grants), key=_grant_key)),
-            default_privileges=tuple(sorted(set(self.default_privileges), key=_defpriv_key)),
+            grants=_sorted(tuple(set(self.grants)), _grant_key),
+            default_privileges=_sorted(tuple(set(self.default_privileges)), _defpriv_key),
             options=tuple(sorted(self.options)),
         )
 

@@ -86,14 +86,16 @@ def _decode(tp: Any, data: Any, path: str) -> Any:
             return None
         return _decode(args[0], data, path)
     if origin is tuple:
-        args = typing.get_args(tp)
+        items = typing.get_args(tp)
         if not isinstance(data, list):
             raise InputError(f"{path}: expected a list")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_decode(args[0], v, f"{path}[{i}]") for i, v in enumerate(data))
-        if len(args) != len(data):
-            raise InputError(f"{path}: expected {len(args)} items")
-        return tuple(_decode(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, data)))
+        if len(items) == 2 and items[1] is Ellipsis:
+            return tuple(_decode(items[0], v, f"{path}[{i}]") for i, v in enumerate(data))
+        if len(items) != len(data):
+            raise InputError(f"{path}: expected {len(items)} items")
+        return tuple(
+            _decode(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(items, data, strict=True))
+        )
     if origin is typing.Literal:
         if data not in typing.get_args(tp):
             raise InputError(f"{path}: {data!r} is not one of {typing.get_args(tp)}")

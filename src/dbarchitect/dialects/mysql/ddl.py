@@ -153,8 +153,7 @@ def create_table(table: Table) -> str:
             text += f" COMMENT {quote_literal(u.comment)}"
         items.append(text)
     items.extend(index_definition(i, engine) for i in table.indexes)
-    items.extend(f"CONSTRAINT {quote_ident(c.name)} CHECK ({c.expression})"
-                 for c in table.checks)
+    items.extend(f"CONSTRAINT {quote_ident(c.name)} CHECK ({c.expression})" for c in table.checks)
     body = ",\n".join(f"  {item}" for item in items)
     tail = _table_options(table, options)
     return f"CREATE TABLE {quote_ident(table.name)} (\n{body}\n){tail};"

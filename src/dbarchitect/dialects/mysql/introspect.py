@@ -45,16 +45,34 @@ from dbarchitect.model.schema import Action
 
 Row = dict[str, Any]
 QUERIES = (
-    "database", "tables", "columns", "indexes", "foreign_keys", "checks", "views", "triggers",
-    "routines", "parameters",
+    "database",
+    "tables",
+    "columns",
+    "indexes",
+    "foreign_keys",
+    "checks",
+    "views",
+    "triggers",
+    "routines",
+    "parameters",
 )
 _ACTIONS: dict[str, Action] = {
-    "NO ACTION": "NO ACTION", "RESTRICT": "RESTRICT", "CASCADE": "CASCADE",
-    "SET NULL": "SET NULL", "SET DEFAULT": "SET DEFAULT",
+    "NO ACTION": "NO ACTION",
+    "RESTRICT": "RESTRICT",
+    "CASCADE": "CASCADE",
+    "SET NULL": "SET NULL",
+    "SET DEFAULT": "SET DEFAULT",
 }
-_STRATEGIES = {"RANGE": "RANGE", "RANGE COLUMNS": "RANGE", "LIST": "LIST",
-               "LIST COLUMNS": "LIST", "HASH": "HASH", "LINEAR HASH": "HASH", "KEY": "HASH",
-               "LINEAR KEY": "HASH"}
+_STRATEGIES = {
+    "RANGE": "RANGE",
+    "RANGE COLUMNS": "RANGE",
+    "LIST": "LIST",
+    "LIST COLUMNS": "LIST",
+    "HASH": "HASH",
+    "LINEAR HASH": "HASH",
+    "KEY": "HASH",
+    "LINEAR KEY": "HASH",
+}
 
 
 @cache
@@ -85,8 +103,11 @@ def introspect(session: Session, schemas: Sequence[str] | None = None) -> Schema
             raise InputError(f"MySQL/MariaDB: no database named {db!r}")
         kinds = {r["name"]: r["kind"] for r in rows["tables"]}
         sequences = _fetch_sequences(session, [n for n, k in kinds.items() if k == "SEQUENCE"])
-        partitioned = [r["name"] for r in rows["tables"]
-                       if "partitioned" in (r["create_options"] or "").split()]
+        partitioned = [
+            r["name"]
+            for r in rows["tables"]
+            if "partitioned" in (r["create_options"] or "").split()
+        ]
         clauses = {name: _partition_clause(session, name) for name in partitioned}
     return _build(db, rows, sequences, clauses)
 
@@ -112,8 +133,9 @@ def _partition_clause(session: Session, table: str) -> str:
     return m.group(1).strip() if m else ""
 
 
-def _build(db: str, rows: dict[str, list[Row]], sequences: list[Row],
-           clauses: dict[str, str]) -> Schema:
+def _build(
+    db: str, rows: dict[str, list[Row]], sequences: list[Row], clauses: dict[str, str]
+) -> Schema:
     dbrow = rows["database"][0]
     names = {r["name"] for r in rows["tables"]} | {r["name"] for r in rows["routines"]}
     columns: dict[str, list[Row]] = defaultdict(list)
@@ -137,8 +159,18 @@ def _build(db: str, rows: dict[str, list[Row]], sequences: list[Row],
             if name in view_rows:
                 views.append(_view(db, view_rows[name], columns[name], names))
         elif t["kind"] != "SEQUENCE":
-            tables.append(_table(db, t, columns[name], checks[name], indexes[name], fks[name],
-                                 clauses.get(name, ""), names))
+            tables.append(
+                _table(
+                    db,
+                    t,
+                    columns[name],
+                    checks[name],
+                    indexes[name],
+                    fks[name],
+                    clauses.get(name, ""),
+                    names,
+                )
+            )
     triggers = build_triggers(rows["triggers"])
     tables = [_with_triggers(t, triggers.get(t.name, ())) for t in tables]
     return Schema(
@@ -157,12 +189,19 @@ def _with_triggers(table: Table, triggers: Sequence[Trigger]) -> Table:
     return replace(table, triggers=tuple(triggers))
 
 
-def _table(db: str, t: Row, cols: list[Row], checks: list[Row], idx: list[Row],
-           fks: list[Row], partition_clause: str, names: set[str]) -> Table:
+def _table(
+    db: str,
+    t: Row,
+    cols: list[Row],
+    checks: list[Row],
+    idx: list[Row],
+    fks: list[Row],
+    partition_clause: str,
+    names: set[str],
+) -> Table:
     table_collation = t["collation"]
     json_columns = {
-        c["name"] for c in checks
-        if c["expression"].strip() == f"json_valid({backtick(c['name'])})"
+        c["name"] for c in checks if c["expression"].strip() == f"json_valid({backtick(c['name'])})"
     }
     depends: set[str] = set()
     columns = []
@@ -191,9 +230,7 @@ def _table(db: str, t: Row, cols: list[Row], checks: list[Row], idx: list[Row],
         uniques=tuple(uniques),
         indexes=tuple(indexes),
         foreign_keys=tuple(_foreign_keys(db, fks)),
-        checks=tuple(
-            CheckConstraint(name=c["name"], expression=c["expression"]) for c in checks
-        ),
+        checks=tuple(CheckConstraint(name=c["name"], expression=c["expression"]) for c in checks),
         comment=t["comment"] or None,
         options=tuple(options),
         partitioning=partitioning,
@@ -201,9 +238,11 @@ def _table(db: str, t: Row, cols: list[Row], checks: list[Row], idx: list[Row],
     )
 
 
-_PARTITION_HEAD = re.compile(r"^PARTITION BY (LINEAR )?(RANGE|LIST|HASH|KEY)\b\s*(COLUMNS)?\s*"
-                             r"(?:ALGORITHM\s*=\s*\d+\s*)?\((.*?)\)\s*(?:\n|\(|PARTITIONS|SUB|$)",
-                             re.DOTALL)
+_PARTITION_HEAD = re.compile(
+    r"^PARTITION BY (LINEAR )?(RANGE|LIST|HASH|KEY)\b\s*(COLUMNS)?\s*"
+    r"(?:ALGORITHM\s*=\s*\d+\s*)?\((.*?)\)\s*(?:\n|\(|PARTITIONS|SUB|$)",
+    re.DOTALL,
+)
 
 
 def _partitioning(clause: str) -> Partitioning | None:
@@ -224,12 +263,16 @@ def _partitioning(clause: str) -> Partitioning | None:
 _ON_UPDATE = re.compile(r"\bon update (\S+(?:\(\d*\))?)", re.IGNORECASE)
 
 
-def _column(db: str, c: Row, table_collation: str | None, json_columns: set[str]
-            ) -> tuple[Column, frozenset[str]]:
+def _column(
+    db: str, c: Row, table_collation: str | None, json_columns: set[str]
+) -> tuple[Column, frozenset[str]]:
     extra = str(c["extra"] or "")
     words = set(extra.upper().split())
-    generated = c["generated"] if ("VIRTUAL" in words or "STORED" in words
-                                   or "PERSISTENT" in words) else None
+    generated = (
+        c["generated"]
+        if ("VIRTUAL" in words or "STORED" in words or "PERSISTENT" in words)
+        else None
+    )
     default, refs = None, frozenset[str]()
     raw = c["default_value"]
     if raw is not None and raw != "NULL" and generated is None:
@@ -257,8 +300,9 @@ def _column(db: str, c: Row, table_collation: str | None, json_columns: set[str]
     ), refs
 
 
-def _indexes(rows: list[Row], engine: str
-             ) -> tuple[PrimaryKey | None, list[UniqueConstraint], list[Index]]:
+def _indexes(
+    rows: list[Row], engine: str
+) -> tuple[PrimaryKey | None, list[UniqueConstraint], list[Index]]:
     groups: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         groups[r["INDEX_NAME"]].append(r)
@@ -274,17 +318,24 @@ def _indexes(rows: list[Row], engine: str
         options: list[tuple[str, str]] = []
         if parts[0].get("IGNORED") == "YES" or parts[0].get("IS_VISIBLE") == "NO":
             options.append(("ignored", "true"))
-        plain = all(
-            not k.expression and k.length is None and not k.descending for k in keys
-        )
+        plain = all(not k.expression and k.length is None and not k.descending for k in keys)
         if name == "PRIMARY":
             primary = PrimaryKey(name=name, columns=tuple(k.column for k in keys))
         elif unique and plain and method == "btree" and not options:
-            uniques.append(UniqueConstraint(
-                name=name, columns=tuple(k.column for k in keys), comment=comment))
+            uniques.append(
+                UniqueConstraint(name=name, columns=tuple(k.column for k in keys), comment=comment)
+            )
         else:
-            indexes.append(Index(name=name, keys=keys, unique=unique, method=method,
-                                 comment=comment, options=tuple(options)))
+            indexes.append(
+                Index(
+                    name=name,
+                    keys=keys,
+                    unique=unique,
+                    method=method,
+                    comment=comment,
+                    options=tuple(options),
+                )
+            )
     return primary, uniques, indexes
 
 
@@ -305,16 +356,18 @@ def _foreign_keys(db: str, rows: list[Row]) -> list[ForeignKey]:
     out = []
     for name, parts in groups.items():
         first = parts[0]
-        out.append(ForeignKey(
-            name=name,
-            columns=tuple(p["column_name"] for p in parts),
-            ref_schema="" if first["ref_schema"] == db else str(first["ref_schema"]),
-            ref_table=first["ref_table"],
-            ref_columns=tuple(p["ref_column"] for p in parts),
-            on_delete=_ACTIONS.get(str(first["on_delete"]), "NO ACTION"),
-            on_update=_ACTIONS.get(str(first["on_update"]), "NO ACTION"),
-            match_full=first["match_option"] == "FULL",
-        ))
+        out.append(
+            ForeignKey(
+                name=name,
+                columns=tuple(p["column_name"] for p in parts),
+                ref_schema="" if first["ref_schema"] == db else str(first["ref_schema"]),
+                ref_table=first["ref_table"],
+                ref_columns=tuple(p["ref_column"] for p in parts),
+                on_delete=_ACTIONS.get(str(first["on_delete"]), "NO ACTION"),
+                on_update=_ACTIONS.get(str(first["on_update"]), "NO ACTION"),
+                match_full=first["match_option"] == "FULL",
+            )
+        )
     return out
 
 
@@ -332,8 +385,12 @@ def _view(db: str, v: Row, cols: list[Row], names: set[str]) -> View:
         name=v["TABLE_NAME"],
         definition=definition,
         columns=tuple(
-            Column(name=c["name"], type=c["type"], logical=logical_type(c["type"]),
-                   nullable=c["nullable"] == "YES")
+            Column(
+                name=c["name"],
+                type=c["type"],
+                logical=logical_type(c["type"]),
+                nullable=c["nullable"] == "YES",
+            )
             for c in cols
         ),
         options=tuple(options),

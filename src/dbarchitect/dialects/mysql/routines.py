@@ -18,8 +18,9 @@ Row = dict[str, Any]
 DEFAULT_DATA_ACCESS = "CONTAINS SQL"
 
 
-def _typed(type_text: str, charset: str | None, collation: str | None,
-           default_collation: str | None) -> str:
+def _typed(
+    type_text: str, charset: str | None, collation: str | None, default_collation: str | None
+) -> str:
     # A character type whose collation is not the database default says so, as SHOW CREATE
     # does; otherwise the routine would change collation when loaded elsewhere.
     if charset and collation and collation != default_collation:
@@ -35,11 +36,11 @@ def build_functions(routines: list[Row], parameters: list[Row]) -> list[Function
     out = []
     for r in routines:
         kind: Literal["function", "procedure"] = (
-            "function" if r["kind"] == "FUNCTION" else "procedure")
+            "function" if r["kind"] == "FUNCTION" else "procedure"
+        )
         default_collation = r.get("database_collation")
         args, types = [], []
-        for p in sorted(params[(str(r["kind"]), str(r["name"]))],
-                        key=lambda p: int(p["position"])):
+        for p in sorted(params[(str(r["kind"]), str(r["name"]))], key=lambda p: int(p["position"])):
             ptype = _typed(str(p["type"]), p["charset"], p["collation"], default_collation)
             mode = f"{p['mode']} " if kind == "procedure" and p["mode"] else ""
             args.append(f"{mode}{quote_ident(str(p['name']))} {ptype}")
@@ -56,7 +57,8 @@ def build_functions(routines: list[Row], parameters: list[Row]) -> list[Function
             arguments=", ".join(args),
             identity=", ".join(types),
             returns=_typed(str(r["returns"]), r["charset"], r["collation"], default_collation)
-            if kind == "function" and r["returns"] else None,
+            if kind == "function" and r["returns"]
+            else None,
             language=str(r["language"] or "SQL").lower(),
             body=str(r["body"] or ""),
             volatility="immutable" if r["is_deterministic"] == "YES" else "volatile",
@@ -73,8 +75,9 @@ def create_routine(fn: Function) -> str:
     head = f"CREATE {fn.kind.upper()} {quote_ident(fn.name)}({fn.arguments})"
     lines = [head + (f" RETURNS {fn.returns}" if fn.kind == "function" and fn.returns else "")]
     config = dict(fn.config)
-    lines.append("    " + ("DETERMINISTIC" if fn.volatility == "immutable"
-                           else "NOT DETERMINISTIC"))
+    lines.append(
+        "    " + ("DETERMINISTIC" if fn.volatility == "immutable" else "NOT DETERMINISTIC")
+    )
     lines.append("    " + config.get("sql_data_access", DEFAULT_DATA_ACCESS))
     lines.append("    SQL SECURITY " + ("DEFINER" if fn.security_definer else "INVOKER"))
     if fn.comment:
@@ -88,8 +91,9 @@ def build_triggers(rows: Iterable[Row]) -> dict[str, list[Trigger]]:
     recreating them in dependency order keeps the order they fire in."""
     out: dict[str, list[Trigger]] = defaultdict(list)
     previous: dict[tuple[str, str, str], str] = {}
-    for r in sorted(rows, key=lambda r: (r["table_name"], r["timing"], r["event"],
-                                         int(r["action_order"] or 0))):
+    for r in sorted(
+        rows, key=lambda r: (r["table_name"], r["timing"], r["event"], int(r["action_order"] or 0))
+    ):
         slot = (str(r["table_name"]), str(r["timing"]), str(r["event"]))
         follows = f"FOLLOWS {quote_ident(previous[slot])} " if slot in previous else ""
         previous[slot] = str(r["name"])
@@ -98,13 +102,15 @@ def build_triggers(rows: Iterable[Row]) -> dict[str, list[Trigger]]:
             f"CREATE TRIGGER {quote_ident(r['name'])} {timing} {r['event']}"
             f" ON {quote_ident(r['table_name'])} FOR EACH ROW {follows}{r['body']}"
         )
-        out[slot[0]].append(Trigger(
-            name=r["name"],
-            timing=timing,
-            events=(str(r["event"]),),
-            for_each_row=r["orientation"] == "ROW",
-            definition=definition,
-        ))
+        out[slot[0]].append(
+            Trigger(
+                name=r["name"],
+                timing=timing,
+                events=(str(r["event"]),),
+                for_each_row=r["orientation"] == "ROW",
+                definition=definition,
+            )
+        )
     return out
 
 
@@ -114,11 +120,11 @@ def follows(trigger: Trigger) -> str | None:
     at = trigger.definition.find(marker)
     if at < 0:
         return None
-    rest = trigger.definition[at + len(marker):]
+    rest = trigger.definition[at + len(marker) :]
     if rest.startswith("`"):
         end = 1
         while end < len(rest):
-            if rest[end] == "`" and rest[end + 1: end + 2] != "`":
+            if rest[end] == "`" and rest[end + 1 : end + 2] != "`":
                 break
             end += 2 if rest[end] == "`" else 1
         return rest[1:end].replace("``", "`")

@@ -14,7 +14,22 @@ from collections.abc import Callable, Iterable
 
 from dbarchitect.dialects.postgres import ddl_objects as obj
 from dbarchitect.dialects.postgres.quoting import literal, qname, quote
-from dbarchitect.model import ForeignKey, Function, Policy, Schema, Table, Trigger, View
+from dbarchitect.model import (
+    CheckConstraint,
+    CompositeType,
+    EnumType,
+    ExclusionConstraint,
+    ForeignKey,
+    Function,
+    Policy,
+    PrimaryKey,
+    RangeType,
+    Schema,
+    Table,
+    Trigger,
+    UniqueConstraint,
+    View,
+)
 
 PRELUDE = "SET check_function_bodies = false;\nSET client_min_messages = warning;\n"
 _PSEUDO_ROLES = {"PUBLIC", "public", "current_user", "session_user", "current_role"}
@@ -47,7 +62,9 @@ def _creatables(schema: Schema) -> list[str]:
     edges: dict[str, set[str]] = {}
     by_qname = {qname(t.schema, t.name): t for t in schema.tables}
 
-    def add(key: str, sql: str | list[str], namespace: str | None, deps: Iterable[str] = ()) -> None:
+    def add(
+        key: str, sql: str | list[str], namespace: str | None, deps: Iterable[str] = ()
+    ) -> None:
         nodes[key] = [sql] if isinstance(sql, str) else sql
         edges[key] = set(deps) | ({f"ns:{namespace}"} if namespace else set())
 
@@ -72,20 +89,26 @@ def _creatables(schema: Schema) -> list[str]:
         deps = [k for a in ct.attributes for k in _type_refs(schema, a.type)]
         add(f"type:{ct.schema}.{ct.name}", obj.create_composite(ct), ct.schema, deps)
     for rg in schema.ranges:
-        add(f"type:{rg.schema}.{rg.name}", obj.create_range(rg), rg.schema,
-            _type_refs(schema, rg.subtype))
+        add(
+            f"type:{rg.schema}.{rg.name}",
+            obj.create_range(rg),
+            rg.schema,
+            _type_refs(schema, rg.subtype),
+        )
     for seq in schema.sequences:
         add(table_key(seq.schema, seq.name), obj.create_sequence(seq), seq.schema)
     for fn in schema.functions:
         add(function_key(fn), obj.create_function(fn), fn.schema, fn.depends_on)
     for t in schema.tables:
         parent = by_qname.get(t.partition_of) if t.partition_of else None
-        deps = set(t.depends_on) | {table_key(p.schema, p.name) for p in _parents(t, by_qname)}
+        table_deps = set(t.depends_on) | {
+            table_key(p.schema, p.name) for p in _parents(t, by_qname)
+        }
         stmts = [obj.create_table(t, parent)]
         for col in t.columns:
             if not (col.inherited or parent is not None):
                 stmts.extend(obj.column_alters(t, col))
-        add(table_key(t.schema, t.name), stmts, t.schema, deps)
+        add(table_key(t.schema, t.name), stmts, t.schema, table_deps)
     for v in schema.views:
         add(table_key(v.schema, v.name), obj.create_view(v), v.schema, v.depends_on)
     for key in edges:  # extensions first: they provide types and functions others use
@@ -136,8 +159,10 @@ def _attachments(schema: Schema) -> list[str]:
     for seq in schema.sequences:
         if seq.owned_by:
             tschema, tname, col = seq.owned_by.rsplit(".", 2)
-            owned.append(f"ALTER SEQUENCE {qname(seq.schema, seq.name)} OWNED BY "
-                         f"{qname(tschema, tname)}.{quote(col)};")
+            owned.append(
+                f"ALTER SEQUENCE {qname(seq.schema, seq.name)} OWNED BY "
+                f"{qname(tschema, tname)}.{quote(col)};"
+            )
     for d in schema.domains:
         keys.extend(obj.create_domain(d)[1:])
     for t in tables:
@@ -146,20 +171,22 @@ def _attachments(schema: Schema) -> list[str]:
         keys.extend(_key_constraints(t, parent))
         for chk in t.checks:
             if chk.not_valid and not chk.inherited:
-                keys.append(f"ALTER TABLE {name} ADD CONSTRAINT {quote(chk.name)} "
-                            f"CHECK ({chk.expression}) NOT VALID;")
+                keys.append(
+                    f"ALTER TABLE {name} ADD CONSTRAINT {quote(chk.name)} "
+                    f"CHECK ({chk.expression}) NOT VALID;"
+                )
         only = t.partitioning is not None
         for ix in t.indexes:
             indexes.append(obj.create_index(t, ix, only=only))
             if ix.parent:
-                attach.append(f"ALTER INDEX {ix.parent} ATTACH PARTITION "
-                              f"{qname(t.schema, ix.name)};")
+                attach.append(
+                    f"ALTER INDEX {ix.parent} ATTACH PARTITION {qname(t.schema, ix.name)};"
+                )
         for fk in t.foreign_keys:
             if fk.inherited:
                 continue
             target = name if t.partitioning else f"ONLY {name}"
-            fks.append(f"ALTER TABLE {target} ADD CONSTRAINT {quote(fk.name)} "
-                       f"{_fk_clause(fk)};")
+            fks.append(f"ALTER TABLE {target} ADD CONSTRAINT {quote(fk.name)} {_fk_clause(fk)};")
         triggers.extend(_triggers(name, t.triggers))
         if t.rls_enabled:
             rls.append(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY;")
@@ -181,13 +208,28 @@ def _key_constraints(t: Table, parent: Table | None) -> list[str]:
     items: list[tuple[str, str, bool, tuple[str, ...]]] = []
     if t.primary_key:
         pk = t.primary_key
-        items.append((pk.name, "PRIMARY KEY " + _cols(pk.columns, pk.include)
-                      + _deferrable(pk.deferrable, pk.initially_deferred),
-                      pk.inherited, pk.columns))
+        items.append(
+            (
+                pk.name,
+                "PRIMARY KEY "
+                + _cols(pk.columns, pk.include)
+                + _deferrable(pk.deferrable, pk.initially_deferred),
+                pk.inherited,
+                pk.columns,
+            )
+        )
     for u in t.uniques:
         nnd = " NULLS NOT DISTINCT" if u.nulls_not_distinct else ""
-        items.append((u.name, f"UNIQUE{nnd} " + _cols(u.columns, u.include)
-                      + _deferrable(u.deferrable, u.initially_deferred), u.inherited, u.columns))
+        items.append(
+            (
+                u.name,
+                f"UNIQUE{nnd} "
+                + _cols(u.columns, u.include)
+                + _deferrable(u.deferrable, u.initially_deferred),
+                u.inherited,
+                u.columns,
+            )
+        )
     for x in t.exclusions:
         items.append((x.name, x.definition, x.inherited, ()))
     for cname, clause, inherited, columns in items:
@@ -195,8 +237,10 @@ def _key_constraints(t: Table, parent: Table | None) -> list[str]:
         if inherited and parent is not None:
             pname = _parent_constraint(parent, columns, cname)
             if pname:
-                out.append(f"ALTER INDEX {qname(parent.schema, pname)} ATTACH PARTITION "
-                           f"{qname(t.schema, cname)};")
+                out.append(
+                    f"ALTER INDEX {qname(parent.schema, pname)} ATTACH PARTITION "
+                    f"{qname(t.schema, cname)};"
+                )
     return out
 
 
@@ -223,8 +267,10 @@ def _deferrable(deferrable: bool, deferred: bool) -> str:
 
 
 def _fk_clause(fk: ForeignKey) -> str:
-    sql = (f"FOREIGN KEY ({', '.join(quote(c) for c in fk.columns)}) REFERENCES "
-           f"{qname(fk.ref_schema, fk.ref_table)}({', '.join(quote(c) for c in fk.ref_columns)})")
+    sql = (
+        f"FOREIGN KEY ({', '.join(quote(c) for c in fk.columns)}) REFERENCES "
+        f"{qname(fk.ref_schema, fk.ref_table)}({', '.join(quote(c) for c in fk.ref_columns)})"
+    )
     if fk.match_full:
         sql += " MATCH FULL"
     if fk.on_update != "NO ACTION":
@@ -289,8 +335,8 @@ def _comments(schema: Schema) -> list[str]:
         add(f"SEQUENCE {qname(seq.schema, seq.name)}", seq.comment)
     for fn in schema.functions:
         kind = fn.kind.upper()
-        add(f"{kind} {qname(fn.schema, fn.name)}({fn.identity or ('*' if kind == 'AGGREGATE' else '')})",
-            fn.comment)
+        args = fn.identity or ("*" if fn.kind == "aggregate" else "")
+        add(f"{kind} {qname(fn.schema, fn.name)}({args})", fn.comment)
     for t in schema.tables:
         _relation_comments(add, t, "TABLE")
     for v in schema.views:
@@ -298,7 +344,9 @@ def _comments(schema: Schema) -> list[str]:
     return ["\n".join(out)]
 
 
-def _relation_comments(add: Callable[[str, str | None], None], rel: Table | View, kind: str) -> None:
+def _relation_comments(
+    add: Callable[[str, str | None], None], rel: Table | View, kind: str
+) -> None:
     name = qname(rel.schema, rel.name)
     add(f"{kind} {name}", rel.comment)
     for col in rel.columns:
@@ -309,7 +357,9 @@ def _relation_comments(add: Callable[[str, str | None], None], rel: Table | View
         if not tg.inherited:
             add(f"TRIGGER {quote(tg.name)} ON {name}", tg.comment)
     if isinstance(rel, Table):
-        constraints = [*rel.foreign_keys, *rel.uniques, *rel.checks, *rel.exclusions]
+        constraints: list[
+            ForeignKey | UniqueConstraint | CheckConstraint | ExclusionConstraint | PrimaryKey
+        ] = [*rel.foreign_keys, *rel.uniques, *rel.checks, *rel.exclusions]
         if rel.primary_key:
             constraints.append(rel.primary_key)
         for c in constraints:
@@ -320,35 +370,57 @@ def _relation_comments(add: Callable[[str, str | None], None], rel: Table | View
 
 
 _GRANT_TARGET = {
-    "table": "TABLE", "column": "TABLE", "sequence": "SEQUENCE", "function": "FUNCTION",
-    "procedure": "PROCEDURE", "schema": "SCHEMA", "type": "TYPE", "domain": "DOMAIN",
+    "table": "TABLE",
+    "column": "TABLE",
+    "sequence": "SEQUENCE",
+    "function": "FUNCTION",
+    "procedure": "PROCEDURE",
+    "schema": "SCHEMA",
+    "type": "TYPE",
+    "domain": "DOMAIN",
 }
-_PUBLIC_DEFAULT = {"function": "EXECUTE", "procedure": "EXECUTE", "type": "USAGE",
-                   "domain": "USAGE"}
+_PUBLIC_DEFAULT = {
+    "function": "EXECUTE",
+    "procedure": "EXECUTE",
+    "type": "USAGE",
+    "domain": "USAGE",
+}
 
 
 def _grants(schema: Schema) -> list[str]:
     out = []
-    public = {(g.object_type, g.object) for g in schema.grants
-              if g.grantee == "PUBLIC" and g.privilege == _PUBLIC_DEFAULT.get(g.object_type)}
+    public = {
+        (g.object_type, g.object)
+        for g in schema.grants
+        if g.grantee == "PUBLIC" and g.privilege == _PUBLIC_DEFAULT.get(g.object_type)
+    }
     # Objects whose default includes PUBLIC but whose recorded grants do not: revoke it.
-    for kind, objects in (("function", _function_objects(schema, "function")),
-                          ("procedure", _function_objects(schema, "procedure")),
-                          ("type", [qname(t.schema, t.name) for t in
-                                    (*schema.enums, *schema.composite_types, *schema.ranges)]),
-                          ("domain", [qname(d.schema, d.name) for d in schema.domains])):
+    for kind, objects in (
+        ("function", _function_objects(schema, "function")),
+        ("procedure", _function_objects(schema, "procedure")),
+        (
+            "type",
+            [qname(t.schema, t.name) for t in _types_with_public_usage(schema)],
+        ),
+        ("domain", [qname(d.schema, d.name) for d in schema.domains]),
+    ):
         for o in objects:
             if (kind, o) not in public:
                 out.append(f"REVOKE ALL ON {_GRANT_TARGET[kind]} {o} FROM PUBLIC;")
     for g in schema.grants:
-        if (g.object_type, g.object) in public and g.grantee == "PUBLIC" and \
-                g.privilege == _PUBLIC_DEFAULT.get(g.object_type):
+        if (
+            (g.object_type, g.object) in public
+            and g.grantee == "PUBLIC"
+            and g.privilege == _PUBLIC_DEFAULT.get(g.object_type)
+        ):
             continue
         cols = f" ({', '.join(quote(c) for c in g.columns)})" if g.columns else ""
         grantee = "PUBLIC" if g.grantee == "PUBLIC" else quote(g.grantee)
         option = " WITH GRANT OPTION" if g.grantable else ""
-        out.append(f"GRANT {g.privilege}{cols} ON {_GRANT_TARGET[g.object_type]} {g.object} "
-                   f"TO {grantee}{option};")
+        out.append(
+            f"GRANT {g.privilege}{cols} ON {_GRANT_TARGET[g.object_type]} {g.object} "
+            f"TO {grantee}{option};"
+        )
     out.extend(_default_privileges(schema))
     return ["\n".join(out)]
 
@@ -357,29 +429,46 @@ def _default_privileges(schema: Schema) -> list[str]:
     out = []
     # A global entry replaces the built-in default: where it lists no PUBLIC row for
     # functions or types, PUBLIC was revoked; the role's own row is implied.
-    globals_with_public = {(d.role, d.object_type) for d in schema.default_privileges
-                           if d.schema is None and d.grantee == "PUBLIC"}
-    for role, kind in sorted({(d.role, d.object_type) for d in schema.default_privileges
-                              if d.schema is None}):
+    globals_with_public = {
+        (d.role, d.object_type)
+        for d in schema.default_privileges
+        if d.schema is None and d.grantee == "PUBLIC"
+    }
+    for role, kind in sorted(
+        {(d.role, d.object_type) for d in schema.default_privileges if d.schema is None}
+    ):
         if kind in ("functions", "types") and (role, kind) not in globals_with_public:
-            out.append(f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote(role)} REVOKE ALL ON "
-                       f"{kind.upper()} FROM PUBLIC;")
+            out.append(
+                f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote(role)} REVOKE ALL ON "
+                f"{kind.upper()} FROM PUBLIC;"
+            )
     for d in schema.default_privileges:
-        if d.schema is None and d.grantee in (d.role, "PUBLIC") and d.object_type in (
-            "functions", "types"
+        if (
+            d.schema is None
+            and d.grantee in (d.role, "PUBLIC")
+            and d.object_type in ("functions", "types")
         ) or (d.schema is None and d.grantee == d.role):
             continue
         scope = f" IN SCHEMA {quote(d.schema)}" if d.schema else ""
         grantee = "PUBLIC" if d.grantee == "PUBLIC" else quote(d.grantee)
         option = " WITH GRANT OPTION" if d.grantable else ""
-        out.append(f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote(d.role)}{scope} GRANT "
-                   f"{d.privilege} ON {d.object_type.upper()} TO {grantee}{option};")
+        out.append(
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote(d.role)}{scope} GRANT "
+            f"{d.privilege} ON {d.object_type.upper()} TO {grantee}{option};"
+        )
     return out
 
 
+def _types_with_public_usage(schema: Schema) -> list[EnumType | CompositeType | RangeType]:
+    return [*schema.enums, *schema.composite_types, *schema.ranges]
+
+
 def _function_objects(schema: Schema, kind: str) -> list[str]:
-    return [f"{qname(f.schema, f.name)}({f.identity})" for f in schema.functions
-            if (f.kind == kind) or (kind == "function" and f.kind == "aggregate")]
+    return [
+        f"{qname(f.schema, f.name)}({f.identity})"
+        for f in schema.functions
+        if (f.kind == kind) or (kind == "function" and f.kind == "aggregate")
+    ]
 
 
 def _roles(schema: Schema) -> list[str]:

@@ -44,8 +44,9 @@ def column_sql(col: Column) -> str:
         parts.append(f"GENERATED ALWAYS AS ({col.generated}) {kind}")
     if col.identity is not None:
         i = col.identity
-        opts = sequence_options(col.type, i.start, i.increment, i.min_value, i.max_value,
-                                i.cache, i.cycle)
+        opts = sequence_options(
+            col.type, i.start, i.increment, i.min_value, i.max_value, i.cache, i.cycle
+        )
         when = "ALWAYS" if i.always else "BY DEFAULT"
         parts.append(f"GENERATED {when} AS IDENTITY" + (f" ({' '.join(opts)})" if opts else ""))
     if col.default is not None:
@@ -189,8 +190,13 @@ _TYPE_MAX = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
 
 
 def sequence_options(
-    type_: str, start: int, increment: int, min_value: int | None, max_value: int | None,
-    cache: int, cycle: bool,
+    type_: str,
+    start: int,
+    increment: int,
+    min_value: int | None,
+    max_value: int | None,
+    cache: int,
+    cycle: bool,
 ) -> list[str]:
     """Sequence options that differ from PostgreSQL's defaults for `type_`."""
     top = _TYPE_MAX.get(type_, 2**63 - 1)
@@ -213,8 +219,12 @@ def sequence_options(
 
 def create_range(r: RangeType) -> str:
     opts = [f"subtype = {r.subtype}"]
-    for key, value in (("subtype_opclass", r.subtype_opclass), ("collation", r.collation),
-                       ("canonical", r.canonical), ("subtype_diff", r.subtype_diff)):
+    for key, value in (
+        ("subtype_opclass", r.subtype_opclass),
+        ("collation", r.collation),
+        ("canonical", r.canonical),
+        ("subtype_diff", r.subtype_diff),
+    ):
         if value:
             opts.append(f"{key} = {value}")
     if r.multirange and r.multirange != _default_multirange(r.name):
@@ -227,11 +237,15 @@ def _default_multirange(name: str) -> str:
 
 
 def create_sequence(seq: Sequence) -> str:
-    opts = sequence_options(seq.type, seq.start, seq.increment, seq.min_value, seq.max_value,
-                            seq.cache, seq.cycle)
+    opts = sequence_options(
+        seq.type, seq.start, seq.increment, seq.min_value, seq.max_value, seq.cache, seq.cycle
+    )
     as_type = "" if seq.type == "bigint" else f" AS {seq.type}"
-    return f"CREATE SEQUENCE {qname(seq.schema, seq.name)}{as_type}" + "".join(
-        f"\n    {o}" for o in opts) + ";"
+    return (
+        f"CREATE SEQUENCE {qname(seq.schema, seq.name)}{as_type}"
+        + "".join(f"\n    {o}" for o in opts)
+        + ";"
+    )
 
 
 def create_collation(c: Collation) -> str:
@@ -254,8 +268,10 @@ def create_ts_config(cfg: TextSearchConfig) -> list[str]:
     for token, dicts in cfg.mappings:
         groups.setdefault(dicts, []).append(token)
     for dicts, tokens in groups.items():
-        out.append(f"ALTER TEXT SEARCH CONFIGURATION {name}\n    ADD MAPPING FOR "
-                   f"{', '.join(tokens)} WITH {', '.join(dicts)};")
+        out.append(
+            f"ALTER TEXT SEARCH CONFIGURATION {name}\n    ADD MAPPING FOR "
+            f"{', '.join(tokens)} WITH {', '.join(dicts)};"
+        )
     return out
 
 
@@ -306,6 +322,8 @@ def _config_value(key: str, value: str) -> str:
     # proconfig stores "search_path=a, b" already in list syntax; quote each element.
     if key == "search_path":
         items = [v.strip() for v in value.split(",") if v.strip()]
-        return ", ".join(literal(v.strip('"')) if v.startswith('"') or v == "" else v
-                         for v in items) or "''"
+        return (
+            ", ".join(literal(v.strip('"')) if v.startswith('"') or v == "" else v for v in items)
+            or "''"
+        )
     return literal(value)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 from dbarchitect.dialects.postgres.quoting import qname
 from dbarchitect.dialects.postgres.types import logical_type
@@ -41,30 +41,68 @@ from dbarchitect.model import (
     PrimaryKey,
     RangeType,
     Schema,
-    Sequence as SequenceObj,
     Table,
     TextSearchConfig,
     Trigger,
     UniqueConstraint,
     View,
 )
+from dbarchitect.model import (
+    Sequence as SequenceObj,
+)
 from dbarchitect.model.schema import Action
 
 Row = dict[str, Any]
 
 QUERIES = (
-    "namespaces", "extensions", "collations", "ts_configs", "types", "sequences", "relations",
-    "columns", "constraints", "indexes", "triggers", "policies", "functions", "grants",
-    "default_privileges", "dependencies",
+    "namespaces",
+    "extensions",
+    "collations",
+    "ts_configs",
+    "types",
+    "sequences",
+    "relations",
+    "columns",
+    "constraints",
+    "indexes",
+    "triggers",
+    "policies",
+    "functions",
+    "grants",
+    "default_privileges",
+    "dependencies",
 )
 _VERSION_TAG = re.compile(r"--\s*(pg[<>=].*)$")
 _ACTIONS: dict[str, Action] = {
-    "a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT",
+    "a": "NO ACTION",
+    "r": "RESTRICT",
+    "c": "CASCADE",
+    "n": "SET NULL",
+    "d": "SET DEFAULT",
 }
-_POLICY_CMD = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
-_VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
-_PARALLEL = {"s": "safe", "r": "restricted", "u": "unsafe"}
-_KIND = {"f": "function", "p": "procedure", "a": "aggregate", "w": "function"}
+_POLICY_CMD: dict[str, Literal["ALL", "SELECT", "INSERT", "UPDATE", "DELETE"]] = {
+    "*": "ALL",
+    "r": "SELECT",
+    "a": "INSERT",
+    "w": "UPDATE",
+    "d": "DELETE",
+}
+_VOLATILITY: dict[str, Literal["immutable", "stable", "volatile"]] = {
+    "i": "immutable",
+    "s": "stable",
+    "v": "volatile",
+}
+_PARALLEL: dict[str, Literal["safe", "restricted", "unsafe"]] = {
+    "s": "safe",
+    "r": "restricted",
+    "u": "unsafe",
+}
+_KIND: dict[str, Literal["function", "procedure", "aggregate"]] = {
+    "f": "function",
+    "p": "procedure",
+    "a": "aggregate",
+    "w": "function",
+}
 _DEFACL_TYPES = {"r": "tables", "S": "sequences", "f": "functions", "T": "types", "n": "schemas"}
 SETTINGS = {
     "search_path": "pg_catalog",
@@ -133,10 +171,15 @@ def build_schema(rows: dict[str, list[Row]]) -> Schema:
     functions = [_function(r, deps) for r in rows["functions"]]
     return Schema(
         dialect="postgres",
-        namespaces=tuple(Namespace(name=r["name"], comment=r["comment"])
-                         for r in rows["namespaces"]),
-        extensions=tuple(Extension(name=r["name"], schema=r["schema"], version=r["version"],
-                                   comment=r["comment"]) for r in rows["extensions"]),
+        namespaces=tuple(
+            Namespace(name=r["name"], comment=r["comment"]) for r in rows["namespaces"]
+        ),
+        extensions=tuple(
+            Extension(
+                name=r["name"], schema=r["schema"], version=r["version"], comment=r["comment"]
+            )
+            for r in rows["extensions"]
+        ),
         collations=tuple(_collation(r) for r in rows["collations"]),
         text_search_configs=tuple(_ts_config(r) for r in rows["ts_configs"]),
         enums=tuple(enums),
@@ -149,10 +192,14 @@ def build_schema(rows: dict[str, list[Row]]) -> Schema:
         functions=tuple(functions),
         grants=tuple(_grants(rows["grants"], rows["functions"], rows["types"])),
         default_privileges=tuple(
-            DefaultPrivilege(role=r["role"], schema=r["schema"],
-                             object_type=_DEFACL_TYPES.get(r["object_type"], r["object_type"]),
-                             grantee=r["grantee"], privilege=r["privilege"],
-                             grantable=r["grantable"])
+            DefaultPrivilege(
+                role=r["role"],
+                schema=r["schema"],
+                object_type=_DEFACL_TYPES.get(r["object_type"], str(r["object_type"])),
+                grantee=r["grantee"],
+                privilege=r["privilege"],
+                grantable=r["grantable"],
+            )
             for r in rows["default_privileges"]
         ),
     )
@@ -173,26 +220,37 @@ def _columns(rows: list[Row], *, partition: bool) -> tuple[Column, ...]:
         if r["identity"]:
             o = r["identity_options"] or {}
             identity = Identity(
-                always=r["identity"] == "a", start=o.get("start", 1),
-                increment=o.get("increment", 1), min_value=o.get("min"),
-                max_value=o.get("max"), cache=o.get("cache", 1), cycle=o.get("cycle", False),
+                always=r["identity"] == "a",
+                start=o.get("start", 1),
+                increment=o.get("increment", 1),
+                min_value=o.get("min"),
+                max_value=o.get("max"),
+                cache=o.get("cache", 1),
+                cycle=o.get("cycle", False),
             )
         options = list(_options(r["options"]))
         if r["storage"]:
             options.append(("storage", r["storage"]))
         if r["stattarget"] is not None:
             options.append(("statistics", str(r["stattarget"])))
-        out.append(Column(
-            name=r["name"], type=r["type"],
-            logical=logical_type(r["type"], r["typtype"], r["category"], r["base_type"]),
-            nullable=not r["not_null"], default=r["default_expr"], identity=identity,
-            generated=r["generated"], generated_stored=r["generated_kind"] != "v",
-            collation=r["collation"], comment=r["comment"],
-            # Partitions always carry the parent's columns; whether they were attached or
-            # created as PARTITION OF is history, not schema.
-            inherited=not r["is_local"] and not partition,
-            options=tuple(sorted(options)),
-        ))
+        out.append(
+            Column(
+                name=r["name"],
+                type=r["type"],
+                logical=logical_type(r["type"], r["typtype"], r["category"], r["base_type"]),
+                nullable=not r["not_null"],
+                default=r["default_expr"],
+                identity=identity,
+                generated=r["generated"],
+                generated_stored=r["generated_kind"] != "v",
+                collation=r["collation"],
+                comment=r["comment"],
+                # Partitions always carry the parent's columns; whether they were attached or
+                # created as PARTITION OF is history, not schema.
+                inherited=not r["is_local"] and not partition,
+                options=tuple(sorted(options)),
+            )
+        )
     return tuple(out)
 
 
@@ -207,46 +265,84 @@ def _table(rel: Row, by_oid: dict[str, dict[int, list[Row]]], deps: list[str]) -
         common = {"name": c["name"], "comment": c["comment"], "inherited": inherited}
         kind = c["type"]
         if kind == "p":
-            pk = PrimaryKey(columns=tuple(c["columns"]), include=tuple(c["include"] or ()),
-                            deferrable=c["deferrable"], initially_deferred=c["deferred"], **common)
+            pk = PrimaryKey(
+                columns=tuple(c["columns"]),
+                include=tuple(c["include"] or ()),
+                deferrable=c["deferrable"],
+                initially_deferred=c["deferred"],
+                **common,
+            )
         elif kind == "u":
-            uniques.append(UniqueConstraint(
-                columns=tuple(c["columns"]), include=tuple(c["include"] or ()),
-                nulls_not_distinct=c["nulls_not_distinct"], deferrable=c["deferrable"],
-                initially_deferred=c["deferred"], **common))
+            uniques.append(
+                UniqueConstraint(
+                    columns=tuple(c["columns"]),
+                    include=tuple(c["include"] or ()),
+                    nulls_not_distinct=c["nulls_not_distinct"],
+                    deferrable=c["deferrable"],
+                    initially_deferred=c["deferred"],
+                    **common,
+                )
+            )
         elif kind == "f":
-            fks.append(ForeignKey(
-                columns=tuple(c["columns"]), ref_schema=c["ref_schema"], ref_table=c["ref_table"],
-                ref_columns=tuple(c["ref_columns"]), on_delete=_ACTIONS[c["on_delete"]],
-                on_update=_ACTIONS[c["on_update"]], match_full=c["match_type"] == "f",
-                deferrable=c["deferrable"], initially_deferred=c["deferred"],
-                not_valid=c["not_valid"], **common))
+            fks.append(
+                ForeignKey(
+                    columns=tuple(c["columns"]),
+                    ref_schema=c["ref_schema"],
+                    ref_table=c["ref_table"],
+                    ref_columns=tuple(c["ref_columns"]),
+                    on_delete=_ACTIONS[c["on_delete"]],
+                    on_update=_ACTIONS[c["on_update"]],
+                    match_full=c["match_type"] == "f",
+                    deferrable=c["deferrable"],
+                    initially_deferred=c["deferred"],
+                    not_valid=c["not_valid"],
+                    **common,
+                )
+            )
         elif kind == "c":
-            checks.append(CheckConstraint(expression=c["expression"], not_valid=c["not_valid"],
-                                          no_inherit=c["no_inherit"], **common))
+            checks.append(
+                CheckConstraint(
+                    expression=c["expression"],
+                    not_valid=c["not_valid"],
+                    no_inherit=c["no_inherit"],
+                    **common,
+                )
+            )
         else:
-            exclusions.append(ExclusionConstraint(
-                definition=c["definition"], deferrable=c["deferrable"],
-                initially_deferred=c["deferred"], **common))
+            exclusions.append(
+                ExclusionConstraint(
+                    definition=c["definition"],
+                    deferrable=c["deferrable"],
+                    initially_deferred=c["deferred"],
+                    **common,
+                )
+            )
     partitioning = None
     if rel["partition_key"]:
         strategy, _, key = rel["partition_key"].partition(" ")
         partitioning = Partitioning(strategy=strategy, key=key.strip()[1:-1])
     parents = tuple(rel["parents"] or ())
     return Table(
-        schema=rel["schema"], name=rel["name"],
+        schema=rel["schema"],
+        name=rel["name"],
         columns=_columns(by_oid["columns"].get(oid, []), partition=partition),
-        primary_key=pk, foreign_keys=tuple(fks), uniques=tuple(uniques), checks=tuple(checks),
+        primary_key=pk,
+        foreign_keys=tuple(fks),
+        uniques=tuple(uniques),
+        checks=tuple(checks),
         exclusions=tuple(exclusions),
         indexes=tuple(_index(r) for r in by_oid["indexes"].get(oid, [])),
         triggers=tuple(_trigger(r) for r in by_oid["triggers"].get(oid, [])),
         policies=tuple(_policy(r) for r in by_oid["policies"].get(oid, [])),
-        rls_enabled=rel["rls_enabled"], rls_forced=rel["rls_forced"],
+        rls_enabled=rel["rls_enabled"],
+        rls_forced=rel["rls_forced"],
         partitioning=partitioning,
         partition_of=parents[0] if partition else None,
         partition_bound=rel["partition_bound"],
         inherits=() if partition else parents,
-        unlogged=rel["unlogged"], comment=rel["comment"], options=_options(rel["options"]),
+        unlogged=rel["unlogged"],
+        comment=rel["comment"],
+        options=_options(rel["options"]),
         depends_on=tuple(deps),
     )
 
@@ -255,14 +351,17 @@ def _view(rel: Row, by_oid: dict[str, dict[int, list[Row]]], deps: list[str]) ->
     options = _options(rel["options"])
     check_option = next((v for k, v in options if k == "check_option"), None)
     return View(
-        schema=rel["schema"], name=rel["name"], definition=rel["view_definition"],
+        schema=rel["schema"],
+        name=rel["name"],
+        definition=rel["view_definition"],
         materialized=rel["kind"] == "m",
         columns=_columns(by_oid["columns"].get(rel["oid"], []), partition=False),
         options=tuple((k, v) for k, v in options if k != "check_option"),
         check_option=check_option,
         indexes=tuple(_index(r) for r in by_oid["indexes"].get(rel["oid"], [])),
         triggers=tuple(_trigger(r) for r in by_oid["triggers"].get(rel["oid"], [])),
-        comment=rel["comment"], depends_on=tuple(deps),
+        comment=rel["comment"],
+        depends_on=tuple(deps),
     )
 
 
@@ -274,42 +373,70 @@ def _index(r: Row) -> Index:
             continue
         desc = bool(k["desc"])
         nulls_first = bool(k["nulls_first"])
-        keys.append(IndexKey(
-            column=k["column"], expression=k["expression"], opclass=k["opclass"],
-            collation=k["collation"], descending=desc,
-            # Only a non-default NULLS placement is recorded (DESC implies NULLS FIRST).
-            nulls_first=None if nulls_first == desc else nulls_first,
-        ))
+        keys.append(
+            IndexKey(
+                column=k["column"],
+                expression=k["expression"],
+                opclass=k["opclass"],
+                collation=k["collation"],
+                descending=desc,
+                # Only a non-default NULLS placement is recorded (DESC implies NULLS FIRST).
+                nulls_first=None if nulls_first == desc else nulls_first,
+            )
+        )
     options = list(_options(r["options"]))
     if not r["is_valid"]:
         options.append(("invalid", "true"))
     return Index(
-        name=r["name"], keys=tuple(keys), unique=r["is_unique"], method=r["method"],
-        include=tuple(include), where=r["predicate"], nulls_not_distinct=r["nulls_not_distinct"],
-        comment=r["comment"], parent=r["parent"], options=tuple(options),
+        name=r["name"],
+        keys=tuple(keys),
+        unique=r["is_unique"],
+        method=r["method"],
+        include=tuple(include),
+        where=r["predicate"],
+        nulls_not_distinct=r["nulls_not_distinct"],
+        comment=r["comment"],
+        parent=r["parent"],
+        options=tuple(options),
     )
 
 
 def _trigger(r: Row) -> Trigger:
     t = r["tgtype"]
-    timing = "INSTEAD OF" if t & 64 else ("BEFORE" if t & 2 else "AFTER")
-    events = [name for bit, name in ((4, "INSERT"), (8, "DELETE"), (16, "UPDATE"),
-                                     (32, "TRUNCATE")) if t & bit]
+    timing: Literal["BEFORE", "AFTER", "INSTEAD OF"] = (
+        "INSTEAD OF" if t & 64 else ("BEFORE" if t & 2 else "AFTER")
+    )
+    events = [
+        name
+        for bit, name in ((4, "INSERT"), (8, "DELETE"), (16, "UPDATE"), (32, "TRUNCATE"))
+        if t & bit
+    ]
     when = None
     m = re.search(r"\sWHEN \((.*)\) EXECUTE (?:FUNCTION|PROCEDURE) ", r["definition"])
     if m:
         when = m.group(1)
     return Trigger(
-        name=r["name"], timing=timing, events=tuple(events), for_each_row=bool(t & 1),
-        definition=r["definition"], function=r["function"], when=when,
-        enabled=r["enabled"] != "D", comment=r["comment"], inherited=r["has_parent"],
+        name=r["name"],
+        timing=timing,
+        events=tuple(events),
+        for_each_row=bool(t & 1),
+        definition=r["definition"],
+        function=r["function"],
+        when=when,
+        enabled=r["enabled"] != "D",
+        comment=r["comment"],
+        inherited=r["has_parent"],
     )
 
 
 def _policy(r: Row) -> Policy:
     return Policy(
-        name=r["name"], command=_POLICY_CMD[r["command"]], permissive=r["permissive"],
-        roles=tuple(r["roles"] or ("public",)), using=r["using_expr"], with_check=r["check_expr"],
+        name=r["name"],
+        command=_POLICY_CMD[r["command"]],
+        permissive=r["permissive"],
+        roles=tuple(r["roles"] or ("public",)),
+        using=r["using_expr"],
+        with_check=r["check_expr"],
         comment=r["comment"],
     )
 
@@ -321,40 +448,83 @@ def _types(
     for r in rows:
         if r["kind"] == "r":
             g = r["range"]
-            ranges.append(RangeType(
-                schema=r["schema"], name=r["name"], subtype=g["subtype"],
-                subtype_opclass=g["opclass"], collation=g["collation"],
-                canonical=g["canonical"], subtype_diff=g["subtype_diff"],
-                multirange=g["multirange"], comment=r["comment"]))
+            ranges.append(
+                RangeType(
+                    schema=r["schema"],
+                    name=r["name"],
+                    subtype=g["subtype"],
+                    subtype_opclass=g["opclass"],
+                    collation=g["collation"],
+                    canonical=g["canonical"],
+                    subtype_diff=g["subtype_diff"],
+                    multirange=g["multirange"],
+                    comment=r["comment"],
+                )
+            )
         elif r["kind"] == "e":
-            enums.append(EnumType(schema=r["schema"], name=r["name"],
-                                  values=tuple(r["enum_values"] or ()), comment=r["comment"]))
+            enums.append(
+                EnumType(
+                    schema=r["schema"],
+                    name=r["name"],
+                    values=tuple(r["enum_values"] or ()),
+                    comment=r["comment"],
+                )
+            )
         elif r["kind"] == "d":
-            domains.append(DomainType(
-                schema=r["schema"], name=r["name"], base_type=r["base_type"],
-                nullable=not r["not_null"], default=r["default_expr"], collation=r["collation"],
-                checks=tuple(CheckConstraint(name=c["name"], expression=c["expression"],
-                                             not_valid=c["not_valid"], comment=c["comment"])
-                             for c in r["checks"]),
-                comment=r["comment"],
-            ))
+            domains.append(
+                DomainType(
+                    schema=r["schema"],
+                    name=r["name"],
+                    base_type=r["base_type"],
+                    nullable=not r["not_null"],
+                    default=r["default_expr"],
+                    collation=r["collation"],
+                    checks=tuple(
+                        CheckConstraint(
+                            name=c["name"],
+                            expression=c["expression"],
+                            not_valid=c["not_valid"],
+                            comment=c["comment"],
+                        )
+                        for c in r["checks"]
+                    ),
+                    comment=r["comment"],
+                )
+            )
         else:
-            composites.append(CompositeType(
-                schema=r["schema"], name=r["name"],
-                attributes=tuple(Column(name=a["name"], type=a["type"],
-                                        logical=logical_type(a["type"], None, None),
-                                        collation=a["collation"], comment=a["comment"])
-                                 for a in r["attributes"]),
-                comment=r["comment"],
-            ))
+            composites.append(
+                CompositeType(
+                    schema=r["schema"],
+                    name=r["name"],
+                    attributes=tuple(
+                        Column(
+                            name=a["name"],
+                            type=a["type"],
+                            logical=logical_type(a["type"], None, None),
+                            collation=a["collation"],
+                            comment=a["comment"],
+                        )
+                        for a in r["attributes"]
+                    ),
+                    comment=r["comment"],
+                )
+            )
     return enums, domains, composites, ranges
 
 
 def _sequence(r: Row) -> SequenceObj:
     return SequenceObj(
-        schema=r["schema"], name=r["name"], type=r["type"], start=r["start"],
-        increment=r["increment"], min_value=r["min_value"], max_value=r["max_value"],
-        cache=r["cache"], cycle=r["cycle"], owned_by=r["owned_by"], comment=r["comment"],
+        schema=r["schema"],
+        name=r["name"],
+        type=r["type"],
+        start=r["start"],
+        increment=r["increment"],
+        min_value=r["min_value"],
+        max_value=r["max_value"],
+        cache=r["cache"],
+        cycle=r["cycle"],
+        owned_by=r["owned_by"],
+        comment=r["comment"],
     )
 
 
@@ -371,13 +541,22 @@ def _function(r: Row, deps: dict[str, list[str]]) -> Function:
     config = tuple(tuple(item.split("=", 1)) for item in (r["config"] or ()))
     key = f"func:{r['schema']}.{r['name']}({r['identity']})"
     return Function(
-        schema=r["schema"], name=r["name"], kind=kind, arguments=r["arguments"],
-        identity=r["identity"], returns=r["returns"], language=r["language"], body=body,
-        volatility=_VOLATILITY[r["volatility"]], strict=r["strict"],
-        security_definer=r["security_definer"], leakproof=r["leakproof"],
-        parallel=_PARALLEL[r["parallel"]], cost=r["cost"],
+        schema=r["schema"],
+        name=r["name"],
+        kind=kind,
+        arguments=r["arguments"],
+        identity=r["identity"],
+        returns=r["returns"],
+        language=r["language"],
+        body=body,
+        volatility=_VOLATILITY[r["volatility"]],
+        strict=r["strict"],
+        security_definer=r["security_definer"],
+        leakproof=r["leakproof"],
+        parallel=_PARALLEL[r["parallel"]],
+        cost=r["cost"],
         rows=r["rows"] if r["rows"] else None,
-        config=config,  # type: ignore[arg-type]
+        config=config,
         comment=r["comment"],
         depends_on=tuple(deps.get(key, ())),
     )
@@ -386,15 +565,22 @@ def _function(r: Row, deps: dict[str, list[str]]) -> Function:
 def _collation(r: Row) -> Collation:
     provider = {"i": "icu", "c": "libc", "d": "default"}[r["provider"]]
     return Collation(
-        schema=r["schema"], name=r["name"], provider=provider,  # type: ignore[arg-type]
-        locale=r["icu_locale"], lc_collate=r["lc_collate"], lc_ctype=r["lc_ctype"],
-        deterministic=r["deterministic"], comment=r["comment"],
+        schema=r["schema"],
+        name=r["name"],
+        provider=provider,  # type: ignore[arg-type]
+        locale=r["icu_locale"],
+        lc_collate=r["lc_collate"],
+        lc_ctype=r["lc_ctype"],
+        deterministic=r["deterministic"],
+        comment=r["comment"],
     )
 
 
 def _ts_config(r: Row) -> TextSearchConfig:
     return TextSearchConfig(
-        schema=r["schema"], name=r["name"], parser=r["parser"],
+        schema=r["schema"],
+        name=r["name"],
+        parser=r["parser"],
         mappings=tuple((token, tuple(dicts)) for token, dicts in r["mappings"]),
         comment=r["comment"],
     )
@@ -402,9 +588,14 @@ def _ts_config(r: Row) -> TextSearchConfig:
 
 def _grants(rows: list[Row], functions: list[Row], types: list[Row]) -> list[Grant]:
     out = [
-        Grant(object_type=r["object_type"], object=r["object"], grantee=r["grantee"],
-              privilege=r["privilege"], grantable=r["grantable"],
-              columns=(r["column_name"],) if r["column_name"] else ())
+        Grant(
+            object_type=r["object_type"],
+            object=r["object"],
+            grantee=r["grantee"],
+            privilege=r["privilege"],
+            grantable=r["grantable"],
+            columns=(r["column_name"],) if r["column_name"] else (),
+        )
         for r in rows
     ]
     # A NULL ACL means the built-in default, which for functions and types includes PUBLIC.
@@ -413,11 +604,18 @@ def _grants(rows: list[Row], functions: list[Row], types: list[Row]) -> list[Gra
         if f["default_acl"]:
             obj_type = "procedure" if f["kind"] == "p" else "function"
             obj = f"{qname(f['schema'], f['name'])}({f['identity']})"
-            out.append(Grant(object_type=obj_type, object=obj, grantee="PUBLIC",
-                             privilege="EXECUTE"))
+            out.append(
+                Grant(object_type=obj_type, object=obj, grantee="PUBLIC", privilege="EXECUTE")
+            )
     for t in types:
         if t["default_acl"]:
             obj_type = "domain" if t["kind"] == "d" else "type"
-            out.append(Grant(object_type=obj_type, object=qname(t["schema"], t["name"]),
-                             grantee="PUBLIC", privilege="USAGE"))
+            out.append(
+                Grant(
+                    object_type=obj_type,
+                    object=qname(t["schema"], t["name"]),
+                    grantee="PUBLIC",
+                    privilege="USAGE",
+                )
+            )
     return out

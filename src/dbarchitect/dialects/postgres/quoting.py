@@ -6,8 +6,8 @@ import re
 
 from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
-_KEYWORDS = frozenset(RESERVED_KEYWORDS) | frozenset(COL_NAME_KEYWORDS) | frozenset(
-    TYPE_FUNC_NAME_KEYWORDS
+_KEYWORDS = (
+    frozenset(RESERVED_KEYWORDS) | frozenset(COL_NAME_KEYWORDS) | frozenset(TYPE_FUNC_NAME_KEYWORDS)
 )
 _PLAIN = re.compile(r"^[a-z_][a-z0-9_$]*$")
 

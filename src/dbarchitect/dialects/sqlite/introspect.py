@@ -120,7 +120,7 @@ def build(
                 name=name,
                 columns=tuple(_column(r, p) for r in by_table[name] if r["hidden"] != 1),
                 primary_key=pk,
-                foreign_keys=_foreign_keys(p, fk_rows[name], names, pks),
+                foreign_keys=_foreign_keys(p, fk_rows[name], names, pks, by_table),
                 uniques=uniques,
                 checks=tuple(
                     CheckConstraint(name=c.name, expression=c.expression)
@@ -142,7 +142,14 @@ def build(
 def _is_virtual(obj: Row) -> bool:
     if obj["kind"] is not None:
         return bool(obj["kind"] == "virtual")
-    return obj["rootpage"] == 0
+    return bool(obj["rootpage"] == 0)
+
+
+# What the built-in modules (FTS3/4, FTS5, R*Tree) append to a virtual table's name.
+_SHADOW_SUFFIXES = frozenset(
+    {"content", "segments", "segdir", "docsize", "stat", "data", "idx", "config"}
+    | {"node", "parent", "rowid"}
+)
 
 
 def _shadow_tables(tables: list[Row], virtual: set[str]) -> set[str]:
@@ -150,8 +157,8 @@ def _shadow_tables(tables: list[Row], virtual: set[str]) -> set[str]:
     if any(o["kind"] is not None for o in tables):
         return shadows
     # Before SQLite 3.37 nothing marks shadow tables: the modules name them <vtab>_<suffix>.
-    prefixes = tuple(f"{v.casefold()}_" for v in virtual)
-    return {o["name"] for o in tables if prefixes and o["name"].casefold().startswith(prefixes)}
+    names = {f"{v}_{suffix}".casefold() for v in virtual for suffix in _SHADOW_SUFFIXES}
+    return {o["name"] for o in tables if o["name"].casefold() in names}
 
 
 class _Names:
@@ -253,6 +260,7 @@ def _foreign_keys(
     rows: list[Row],
     names: _Names,
     pks: dict[str, PrimaryKey | None],
+    columns: dict[str, list[Row]],
 ) -> tuple[ForeignKey, ...]:
     groups: dict[int, list[Row]] = defaultdict(list)
     for row in rows:
@@ -270,7 +278,9 @@ def _foreign_keys(
         if all(r["ref_col"] is None for r in pairs):
             ref_cols = parent_pk.columns if parent_pk else ()
         else:
-            ref_cols = tuple(r["ref_col"] for r in pairs)
+            # The pragma repeats the parent's columns as the REFERENCES clause spelled them.
+            spelling = _Names(r["name"] for r in columns.get(ref_table, ()))
+            ref_cols = tuple(spelling.spell(r["ref_col"]) for r in pairs)
         out.append(
             ForeignKey(
                 name=clause.name if clause else "",

@@ -218,10 +218,6 @@ class CreateTable:
     module_args: str | None = None
 
 
-_COLUMN_CONSTRAINT_START = (
-    "CONSTRAINT", "PRIMARY", "NOT", "NULL", "UNIQUE", "CHECK", "DEFAULT", "COLLATE",
-    "REFERENCES", "GENERATED", "AS",
-)  # fmt: skip
 _TABLE_CONSTRAINT_START = ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN")
 
 

@@ -1,0 +1,78 @@
+"""Introspection speed: dbarchitect vs SQLAlchemy reflection on a 10,000-table schema.
+
+Builds, in the scratch PostgreSQL cluster, N tables of 10 columns with a primary key, a
+foreign key and 2 secondary indexes each, then times (in the same run, on the same database)
+dbarchitect's `introspect_url` and SQLAlchemy's `MetaData.reflect()`, which is SQLAlchemy's
+fastest path (it uses the Inspector's bulk `get_multi_*` queries). Both times and the ratio
+are written to benchmarks/RESULTS.md.
+
+    .venv/bin/python benchmarks/introspect.py [--tables 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from benchmarks.results import write_section
+from dbarchitect.dialects import get_dialect
+from dbarchitect.sources import introspect_url
+
+
+def schema_sql(n: int) -> str:
+    out = []
+    for i in range(n):
+        parent = f"t{i - 1}" if i else f"t{i}"
+        out.append(
+            f"CREATE TABLE t{i} (id bigint PRIMARY KEY, parent_id bigint REFERENCES {parent}(id),"
+            " code text NOT NULL, name varchar(80), amount numeric(12,2) DEFAULT 0,"
+            " created_at timestamptz NOT NULL DEFAULT now(), flag boolean, qty integer,"
+            " note text, data jsonb);\n"
+            f"CREATE INDEX t{i}_code_idx ON t{i} (code);\n"
+            f"CREATE INDEX t{i}_name_created_idx ON t{i} (name, created_at DESC);\n"
+        )
+    return "".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tables", type=int, default=10_000)
+    args = parser.parse_args()
+    engine = get_dialect("postgres").engine()
+    with engine.scratch() as url:
+        t0 = time.perf_counter()
+        engine.run_script(url, schema_sql(args.tables), where="benchmark schema")
+        build = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        schema = introspect_url(url)
+        ours = time.perf_counter() - t0
+        assert len(schema.tables) == args.tables
+
+        import sqlalchemy as sa
+
+        sa_url = f"postgresql+psycopg://{url.user}@/{url.database}?host={url.host}&port={url.port}"
+        sa_engine = sa.create_engine(sa_url)
+        t0 = time.perf_counter()
+        meta = sa.MetaData()
+        meta.reflect(bind=sa_engine)
+        theirs = time.perf_counter() - t0
+        assert len(meta.tables) == args.tables
+        sa_engine.dispose()
+
+    ratio = theirs / ours
+    rows = [
+        f"- schema: {args.tables:,} tables × (10 columns, PK, FK, 2 indexes);"
+        f" built in {build:.1f} s",
+        f"- dbarchitect `introspect_url` (all object kinds): **{ours:.2f} s**",
+        f"- SQLAlchemy {sa.__version__} `MetaData.reflect()` (tables, columns, keys, indexes): "
+        f"**{theirs:.2f} s**",
+        f"- ratio: dbarchitect is **{ratio:.1f}×** faster (target ≥ 20×)",
+    ]
+    write_section(Path(__file__).with_name("RESULTS.md"), "Introspection (issue 2)", rows)
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
