@@ -208,19 +208,16 @@ def test_looks_like_url() -> None:
 # --- known defects of engines/url.py (reported to the lead; strict: they fail once fixed) ----
 
 
-@pytest.mark.xfail(strict=True, reason="url.py: password=… in the query string is not redacted")
 def test_password_in_query_string_is_redacted() -> None:
     url = parse_url("postgresql://alice@h/db?password=hunter2&sslmode=require")
     assert "hunter2" not in str(url)
     assert "hunter2" not in repr(url)
 
 
-@pytest.mark.xfail(strict=True, reason="url.py: _redact_text stops at the first '@'")
 def test_redact_hides_a_password_holding_an_at_sign() -> None:
     assert "ss@" not in redact("postgresql://alice:p@ss@h/db")
 
 
-@pytest.mark.xfail(strict=True, reason="url.py: urllib's port error quotes part of the password")
 @pytest.mark.parametrize("text", ["postgresql://alice:pa/ss@h/db", "postgresql://alice:pa#ss@h/db"])
 def test_unencoded_password_is_not_echoed_in_the_error(text: str) -> None:
     with pytest.raises(InputError) as exc:

@@ -49,10 +49,11 @@ def test_scratch_is_empty_then_dropped_with_databases_its_files_made() -> None:
 
 
 def test_load_files_follows_use_into_the_database_that_got_the_objects(tmp_path: Path) -> None:
-    first = tmp_path / "01_create.sql"
+    first = tmp_path / "01 create (v1).sql"
     first.write_text("CREATE DATABASE shop_x;\nUSE shop_x;\nCREATE TABLE item (id INT);\n")
     second = tmp_path / "02_more.sql"  # no USE: runs in the database the first file left us in
-    second.write_text("CREATE TABLE price (item_id INT);\nINSERT INTO item VALUES (1), (2);\n")
+    # The last statement has no terminator: the client runs it at the end of the file.
+    second.write_text("CREATE TABLE price (item_id INT);\nINSERT INTO item VALUES (1), (2)")
     with ENGINE.scratch() as url:
         result = ENGINE.load_files(url, [first, second])
         assert result.database == "shop_x"
@@ -162,3 +163,15 @@ def test_server_runs_unprivileged_and_stops_at_exit() -> None:
         assert owner != 0  # mariadbd runs as mysql or nobody, never as root
     else:
         assert owner == os.geteuid()
+
+
+def test_overlapping_scratches_do_not_drop_each_other() -> None:
+    first = ENGINE.scratch()
+    a = first.__enter__()
+    second = ENGINE.scratch()
+    b = second.__enter__()
+    first.__exit__(None, None, None)  # a ends while b is still in use
+    assert a.database not in _databases()
+    assert b.database in _databases()
+    second.__exit__(None, None, None)
+    assert b.database not in _databases()

@@ -26,6 +26,7 @@ from dbarchitect.model import (
     Partitioning,
     Policy,
     PrimaryKey,
+    RangeType,
     Schema,
     Sequence,
     Table,
@@ -253,7 +254,7 @@ def sample_schema() -> Schema:
                     function="app.insert_account()",
                 ),
             ),
-            depends_on=("app.account",),
+            depends_on=("app.account",),  # unprefixed, as MySQL writes it
             comment="Accounts that are active.",
         ),
         View(
@@ -269,7 +270,12 @@ def sample_schema() -> Schema:
             indexes=(
                 Index(name="revenue_by_month_idx", keys=(IndexKey(column="month"),), unique=True),
             ),
-            depends_on=("public.payment",),
+            # PostgreSQL prefixes what a view depends on with its kind.
+            depends_on=(
+                "rel:public.payment",
+                "func:public.group_concat(text)",
+                "type:public.bıgınt",
+            ),
         ),
     )
     functions = (
@@ -335,6 +341,7 @@ def sample_schema() -> Schema:
         ),
         enums=(EnumType(schema="app", name="account_status", values=("active", "closed")),),
         domains=(
+            DomainType(schema="public", name="bıgınt", base_type="bigint"),
             DomainType(
                 schema="public",
                 name="year",
@@ -355,6 +362,15 @@ def sample_schema() -> Schema:
                     Column(name="amount", type="numeric(12,2)", logical="decimal"),
                     Column(name="currency", type="character(3)", logical="char"),
                 ),
+            ),
+        ),
+        ranges=(
+            RangeType(
+                schema="public",
+                name="floatrange",
+                subtype="double precision",
+                subtype_diff="float8mi",
+                multirange="floatmultirange",
             ),
         ),
         sequences=(
@@ -397,7 +413,7 @@ def big_schema(tables: int = 500) -> Schema:
             for j in range(6)
         ]
         cols.append(Column(name="prev_id", type="bigint", logical="bigint"))
-        fks = ()
+        fks: tuple[ForeignKey, ...] = ()
         if i:
             fks = (
                 ForeignKey(

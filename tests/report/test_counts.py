@@ -30,7 +30,7 @@ def test_sample_counts() -> None:
         "triggers": 2,  # a table's and a view's
         "policies": 2,
         "rls_tables": 1,
-        "enums_and_domains": 2,
+        "enums_and_domains": 3,
     }
 
 

@@ -20,7 +20,7 @@ def test_header_line_has_dialect_and_counts() -> None:
     assert first == (
         "postgres schema: 2 schemas, 7 tables (1 partitioned, 2 partitions), 1 view, "
         "1 materialized view, 13 indexes, 4 foreign keys, 1 sequence, 4 functions, "
-        "2 triggers, 2 policies, 2 enums/domains"
+        "2 triggers, 2 policies, 3 enums/domains"
     )
     # The header stays one line however narrow the console.
     assert render_text(sample_schema(), width=40).splitlines()[0] == first
@@ -61,6 +61,9 @@ def test_every_object_kind_appears() -> None:
         "enum app.account_status: 'active', 'closed'",
         "domain public.year: integer NOT NULL CHECK year_check:",
         "composite public.money_amount: (amount numeric(12,2), currency character(3))",
+        "range public.floatrange: subtype double precision, subtype_diff float8mi, multirange\n"
+        "    floatmultirange",
+        "USES   public.bıgınt, public.group_concat(text), public.payment",
         "public.payment_id_seq integer cache 5 owned by public.payment.id",
         "app.insert_account() → trigger  [plpgsql, volatile, SECURITY DEFINER",
         "public.archive_payments(IN before date)  [procedure, sql, volatile]",
@@ -98,6 +101,13 @@ def test_plain_text_without_trailing_blanks_or_escapes() -> None:
     assert text.endswith("\n") and not text.endswith("\n\n")
     assert "\x1b" not in text
     assert all(line == line.rstrip() for line in text.splitlines())
+
+
+def test_header_of_a_schemaless_engine() -> None:
+    table = Table(schema="", name="t", columns=(Column(name="a", type="INTEGER"),))
+    text = render_text(Schema(dialect="sqlite", tables=(table,)))
+    assert text.splitlines()[0].startswith("sqlite schema: 1 table, 0 views,")
+    assert "Table t\n  a  INTEGER  NULL\n" in text
 
 
 def test_rich_markup_in_names_is_printed_literally() -> None:

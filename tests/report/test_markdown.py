@@ -6,6 +6,7 @@ import dataclasses
 import random
 import re
 from typing import Any
+from urllib.parse import quote, unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -13,9 +14,11 @@ from markdown_it.token import Token
 from dbarchitect.model import (
     CheckConstraint,
     Column,
+    Extension,
     ForeignKey,
     Namespace,
     Schema,
+    Sequence,
     Table,
     View,
 )
@@ -115,7 +118,8 @@ def test_every_link_resolves_to_a_heading() -> None:
     for schema in (sample_schema(), _clashing_schema(), big_schema(40)):
         markdown = render_markdown(schema)
         anchors = set(github_anchors(markdown))
-        internal = [href for _, href in links(markdown) if href.startswith("#")]
+        # The parser percent-encodes hrefs (`bıgınt`); browsers and GitHub decode them.
+        internal = [unquote(href) for _, href in links(markdown) if href.startswith("#")]
         assert internal, "the document links to its own headings"
         unresolved = [href for href in internal if href[1:] not in anchors]
         assert not unresolved
@@ -149,6 +153,12 @@ def test_foreign_keys_link_to_the_referenced_table() -> None:
     )
     view = _section(markdown, "View `app.active_account`")
     assert ("app.account", f"#{anchors['Table app.account']}") in links(view)
+    # Prefixed dependencies (PostgreSQL): relations, functions (their schema's function
+    # table) and types each reach their own heading.
+    mv = links(_section(markdown, "Materialized view `public.revenue_by_month`"))
+    assert ("public.payment", f"#{anchors['Table public.payment']}") in mv
+    assert ("public.group_concat(text)", f"#{anchors['Functions in public']}") in mv
+    assert ("public.bıgınt", "#" + quote(anchors["Domain public.bıgınt"])) in mv
 
 
 def test_same_slug_headings_get_distinct_anchors() -> None:
@@ -176,8 +186,15 @@ def test_pipes_and_newlines_in_cells_keep_the_table_intact() -> None:
             Column(name="c", type="text", default="'multi\nline'::text"),
         ),
     )
-    markdown = render_markdown(Schema(dialect="postgres", tables=(table,)))
-    (columns,) = tables(markdown)
+    seq = Sequence(schema="public", name="seq|1", owned_by="public.t.a|b")
+    ext = Extension(name="ext|x", version="1|2")
+    markdown = render_markdown(
+        Schema(dialect="postgres", tables=(table,), sequences=(seq,), extensions=(ext,))
+    )
+    columns, sequences, extensions = tables(markdown)
+    assert [row[0] for row in sequences[1:]] == ["seq|1"]
+    assert all(len(row) == len(sequences[0]) for row in sequences)
+    assert extensions[1][:2] == ["ext|x", "1|2"]
     assert columns[0] == ["Column", "Type", "Nullable", "Default", "Comment"]
     assert all(len(row) == 5 for row in columns)
     assert columns[1][0] == "a|b"
@@ -196,6 +213,11 @@ def test_view_definitions_are_fenced_sql() -> None:
     assert ("sql", "SELECT '```' AS fence\n") in fences(
         render_markdown(Schema(dialect="postgres", views=(tricky,)))
     )
+    # Blank lines inside a definition are kept as they are.
+    spaced = View(schema="s", name="v", definition="SELECT 1\n\n\n\nUNION ALL SELECT 2")
+    assert ("sql", "SELECT 1\n\n\n\nUNION ALL SELECT 2\n") in fences(
+        render_markdown(Schema(dialect="postgres", views=(spaced,)))
+    )
 
 
 def test_every_object_kind_appears() -> None:
@@ -212,6 +234,7 @@ def test_every_object_kind_appears() -> None:
         "Enum app.account_status",
         "Domain public.year",
         "Composite type public.money_amount",
+        "Range type public.floatrange",
         "Sequences in public",
         "Functions in app",
         "Functions in public",

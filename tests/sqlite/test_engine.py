@@ -11,6 +11,7 @@ from dbarchitect.dialects import get_dialect
 from dbarchitect.engines.sqlite import SqliteEngine, split_statements
 from dbarchitect.engines.url import DatabaseURL, parse_url
 from dbarchitect.errors import ConnectionFailed, InputError
+from dbarchitect.sources import load_schema
 
 ENGINE = SqliteEngine()
 
@@ -161,3 +162,10 @@ def test_connect_to_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     path.write_text("hello, this is not SQLite\n" * 100)
     with pytest.raises(ConnectionFailed, match="not a database"):
         ENGINE.connect(parse_url(f"sqlite:///{path}"))
+
+
+def test_load_schema_reports_the_bad_line(tmp_path: Path) -> None:
+    bad = tmp_path / "schema.sql"
+    bad.write_text("CREATE TABLE a (x);\nCREATE TABLE b (y INTEGER PRIMARY KEY,);\n")
+    with pytest.raises(InputError, match=r"schema\.sql:2: near \"\)\": syntax error$"):
+        load_schema([str(bad)], dialect="sqlite")

@@ -89,6 +89,7 @@ class Server:
     root: Path
     pid: int
     proc: subprocess.Popen[bytes] | None
+    owner_pid: int = 0  # the process that started it; forked children must not stop it
 
     @property
     def socket(self) -> Path:
@@ -102,6 +103,8 @@ class Server:
 
     def stop(self) -> None:
         """Stop the server we started (by its pid) and remove its directory."""
+        if self.owner_pid and self.owner_pid != os.getpid():
+            return
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGTERM)
         if self.proc is not None:
@@ -139,6 +142,15 @@ def _unprivileged_user() -> pwd.struct_passwd | None:
     raise EngineUnavailable("scratch MariaDB: running as root and no 'mysql' or 'nobody' user")
 
 
+def _temp_parent(account: pwd.struct_passwd | None) -> str | None:
+    # The server account must reach its directory (a root-only TMPDIR would stop it) and a
+    # unix socket path must stay under ~107 bytes: /tmp satisfies both.
+    default = tempfile.gettempdir()
+    if (account is not None or len(default) > 60) and os.path.isdir("/tmp"):
+        return "/tmp"
+    return None
+
+
 def start_server() -> Server:
     """Initialise a data directory in a new temp dir and start mariadbd on a unix socket."""
     mariadbd = find_binary(*_SERVER_NAMES)
@@ -149,7 +161,7 @@ def start_server() -> Server:
             "or set DBARCH_MARIADB_BIN)"
         )
     account = _unprivileged_user()
-    root = Path(tempfile.mkdtemp(prefix="dbarch-my-"))
+    root = Path(tempfile.mkdtemp(prefix="dbarch-my-", dir=_temp_parent(account)))
     try:
         if account is not None:
             os.chown(root, account.pw_uid, account.pw_gid)
@@ -226,7 +238,7 @@ def _launch(mariadbd: Path, root: Path, data: Path, account: pwd.struct_passwd |
         group=gid,
         extra_groups=groups,
     )
-    server = Server(root=root, pid=proc.pid, proc=proc)
+    server = Server(root=root, pid=proc.pid, proc=proc, owner_pid=os.getpid())
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -31,6 +31,7 @@ _READ_ONLY_ERRORS = frozenset({1792, 1290, 1836})
 # Client-side errors (CR_*): the server was never reached or went away.
 _CONNECTION_ERRORS = range(2000, 3000)
 _MARKER = "dbarch_current_database_5e1f"
+_live_scratches: set[str] = set()
 
 
 def connect_args(url: DatabaseURL) -> dict[str, Any]:
@@ -214,12 +215,16 @@ def connect(url: DatabaseURL, *, read_only: bool = True) -> MysqlSession:
     except (OSError, ValueError) as exc:
         text = redact(_one_line(str(exc)), url.password)
         raise ConnectionFailed(f"cannot connect to {url}: {text}") from None
-    return MysqlSession(conn, url, read_only=read_only)
+    try:
+        return MysqlSession(conn, url, read_only=read_only)
+    except BaseException:
+        conn.close()
+        raise
 
 
 _CLIENT_ERROR = re.compile(
     r"^ERROR (?P<code>\d+)(?: \((?P<state>\w+)\))? at line (?P<line>\d+)"
-    r"(?: in file: '[^']*')?: (?P<msg>.*)$"
+    r"(?: in file: '.*?')?: (?P<msg>.*)$"
 )
 
 
@@ -242,13 +247,16 @@ class MysqlEngine(Engine):
             admin.execute(f"CREATE DATABASE {_backtick(name)}")
         finally:
             admin.close()
+        _live_scratches.add(name)
         try:
             yield server.url.with_database(name)
         finally:
+            _live_scratches.discard(name)
             admin = connect(server.url, read_only=False)
             try:
-                # Dumps often DROP/CREATE DATABASE and USE it: drop what appeared meanwhile.
-                for db in sorted((_databases(admin) - before) | {name}):
+                # Dumps often DROP/CREATE DATABASE and USE it: drop what appeared meanwhile,
+                # except other scratch databases that are still in use.
+                for db in sorted((_databases(admin) - before - _live_scratches) | {name}):
                     admin.execute(f"DROP DATABASE IF EXISTS {_backtick(db)}")
             finally:
                 admin.close()

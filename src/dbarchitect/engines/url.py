@@ -56,7 +56,9 @@ class DatabaseURL:
         query = self.query
         if self.host and self.host.startswith("/"):
             query = (("host", self.host), *query)
-        qs = "&".join(f"{k}={quote(v, safe='/')}" for k, v in query)
+        qs = "&".join(
+            f"{k}={'***' if redact and k == 'password' else quote(v, safe='/')}" for k, v in query
+        )
         db = quote(self.database or "", safe="")
         return f"{self.scheme}://{auth}{host}{port}/{db}" + (f"?{qs}" if qs else "")
 
@@ -96,7 +98,9 @@ def parse_url(text: str | None = None) -> DatabaseURL:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise InputError(f"malformed database URL {_redact_text(text)!r}: {exc}") from None
+        # urllib quotes what it took for the port, which may be part of a password.
+        what = "bad port" if "port" in str(exc).lower() else "bad host"
+        raise InputError(f"malformed database URL {_redact_text(text)!r}: {what}") from None
     query = tuple(parse_qsl(parts.query, keep_blank_values=True))
     host = unquote(parts.hostname) if parts.hostname else None
     qhost = next((v for k, v in query if k == "host"), None)
@@ -117,7 +121,9 @@ def parse_url(text: str | None = None) -> DatabaseURL:
 
 
 def _redact_text(text: str) -> str:
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", text)
+    # The password runs to the LAST '@' before the host: passwords may hold '@', '/' or '#'.
+    text = re.sub(r"(://[^:/@\s]*:)\S*@(?=[^@/?#\s]*(?:[/?#\s]|$))", r"\1***@", text)
+    return re.sub(r"(\bpassword=)[^&\s]*", r"\1***", text)
 
 
 def redact(text: str, *secrets: str | None) -> str:

@@ -15,7 +15,6 @@ from typing import Any, Literal, TypeVar
 
 from dbarchitect.model.types import LogicalType
 
-
 Action = Literal["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]
 
 

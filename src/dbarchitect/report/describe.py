@@ -21,6 +21,7 @@ from dbarchitect.model.schema import (
     IndexKey,
     Policy,
     PrimaryKey,
+    RangeType,
     Schema,
     Table,
     Trigger,
@@ -41,8 +42,9 @@ def header_line(schema: Schema) -> str:
         parts.append(plural(c["partitions"], "partition"))
     if parts:
         tables += f" ({', '.join(parts)})"
-    items = [
-        plural(c["schemas"], "schema"),
+    # Engines without schemas (SQLite, MySQL's single database) list no namespaces.
+    items = [plural(c["schemas"], "schema")] if c["schemas"] else []
+    items += [
         tables,
         plural(c["views"], "view"),
         plural(c["materialized_views"], "materialized view"),
@@ -284,6 +286,33 @@ def domain_text(d: DomainType) -> str:
     for c in d.checks:
         text += f" CHECK {c.name}: {c.expression}"
     return text
+
+
+def range_text(r: RangeType) -> str:
+    """The subtype and the options given to CREATE TYPE … AS RANGE."""
+    parts = [f"subtype {r.subtype}"]
+    for label, value in (
+        ("opclass", r.subtype_opclass),
+        ("collation", r.collation),
+        ("canonical", r.canonical),
+        ("subtype_diff", r.subtype_diff),
+        ("multirange", r.multirange),
+    ):
+        if value:
+            parts.append(f"{label} {value}")
+    return ", ".join(parts)
+
+
+DEPENDENCY_KINDS = {"rel": "relation", "func": "function", "type": "type"}
+
+
+def dependency(entry: str) -> tuple[str, str]:
+    """Split a `depends_on` entry into (kind, name): dialects may prefix entries with `rel:`,
+    `func:` or `type:` (PostgreSQL does); an entry without a prefix names a relation."""
+    prefix, sep, rest = entry.partition(":")
+    if sep and prefix in DEPENDENCY_KINDS:
+        return DEPENDENCY_KINDS[prefix], rest
+    return "relation", entry
 
 
 def partitions_of(schema: Schema) -> dict[str, list[str]]:

@@ -20,6 +20,7 @@ from dbarchitect.model.schema import Column, Extension, Schema, Table, View
 from dbarchitect.report.describe import (
     check_text,
     column_flags,
+    dependency,
     domain_text,
     exclusion_text,
     fk_text,
@@ -31,6 +32,7 @@ from dbarchitect.report.describe import (
     plural,
     policy_text,
     qualify,
+    range_text,
     rls_text,
     sequence_text,
     trigger_text,
@@ -57,12 +59,15 @@ def render_text(schema: Schema, *, width: int | None = None) -> str:
         highlight=False,
         legacy_windows=False,
     )
+    lines: list[str] = []
     for item in _document(schema):
         if isinstance(item, _Grid):
-            _print_grid(console, item)
+            lines += _grid_lines(console, item)
         else:
-            # Headings are not wrapped (soft_wrap): the header stays one line.
-            console.print(Text(item), soft_wrap=True)
+            lines.append(item)
+    # One print of the laid-out text (soft_wrap: nothing re-wrapped, the header stays one
+    # line); printing line by line costs half a millisecond per line.
+    console.print(Text("\n".join(lines)), soft_wrap=True)
     text = console.export_text(styles=False)
     # Grid cells are padded to their column width; trailing blanks are noise in diffs.
     return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n") + "\n"
@@ -148,7 +153,7 @@ def _view_block(v: View) -> list[str | _Grid]:
     if v.options:
         facts.append(("OPTIONS", ", ".join(f"{k}={val}" for k, val in v.options)))
     if v.depends_on:
-        facts.append(("USES", ", ".join(v.depends_on)))
+        facts.append(("USES", ", ".join(sorted(dependency(d)[1] for d in v.depends_on))))
     if facts:
         out.append(_facts(facts))
     return out
@@ -166,6 +171,7 @@ def _type_lines(schema: Schema) -> list[str]:
         + ")"
         for c in schema.composite_types
     ]
+    lines += [f"range {qualify(r.schema, r.name)}: {range_text(r)}" for r in schema.ranges]
     return lines
 
 
@@ -219,29 +225,43 @@ def _facts(rows: Sequence[tuple[str, str]]) -> _Grid:
     return _Grid(tuple((text,) for _, text in rows))
 
 
-def _print_grid(console: Console, grid: _Grid) -> None:
-    # Fast path: when every row fits, plain padding gives exactly what rich's grid would,
-    # at a fraction of the cost (rich measures and wraps every cell: ~3 s for 500 tables).
+def _grid_lines(console: Console, grid: _Grid) -> list[str]:
+    # Names, types and labels keep their natural width and only the last column wraps, under
+    # itself. Laid out here rather than by rich's Table, which measures and wraps every cell
+    # (5 s for MusicBrainz' 519 tables); rich's grid remains for consoles too narrow for that.
     ncols = len(grid.rows[0])
     widths = [max(cell_len(row[i]) for row in grid.rows) for i in range(ncols)]
-    fits = INDENT * ncols + sum(widths) <= console.width
-    if fits and not any("\n" in cell for row in grid.rows for cell in row):
-        for row in grid.rows:
-            line = "".join(
-                " " * INDENT + _pad(cell, w) for cell, w in zip(row, widths, strict=True)
-            )
-            console.print(Text(line), soft_wrap=True)
-        return
+    room = console.width - INDENT * ncols - sum(widths[:-1])
+    fixed_cells = (cell for row in grid.rows for cell in row[:-1])
+    if room < MIN_LAST_COLUMN or any("\n" in cell for cell in fixed_cells):
+        return _rich_grid_lines(console, grid)
+    out = []
+    for row in grid.rows:
+        prefix = "".join(
+            " " * INDENT + _pad(cell, w) for cell, w in zip(row[:-1], widths, strict=False)
+        )
+        prefix += " " * INDENT
+        last = row[-1]
+        if cell_len(last) <= room and "\n" not in last:
+            out.append(prefix + last)
+            continue
+        # A lone column has no label to hang from: its continuation lines are indented.
+        hang = " " * (cell_len(prefix) + (INDENT if ncols == 1 else 0))
+        wrap_at = room - (INDENT if ncols == 1 else 0)
+        for n, line in enumerate(Text(last).wrap(console, wrap_at, overflow="fold")):
+            out.append((prefix if n == 0 else hang) + line.plain.rstrip())
+    return out
+
+
+def _rich_grid_lines(console: Console, grid: _Grid) -> list[str]:
     table = RichTable.grid(padding=(0, 0, 0, INDENT), pad_edge=True)
-    # Names and types keep their width when the last column still gets a useful share;
-    # on very narrow consoles every column folds, so that nothing is cut off.
-    keep = INDENT * ncols + sum(widths[:-1]) + MIN_LAST_COLUMN <= console.width
-    for _ in range(ncols - 1):
-        table.add_column(no_wrap=keep, overflow="fold")
+    for _ in range(len(grid.rows[0]) - 1):
+        table.add_column(overflow="fold")
     table.add_column(overflow="fold", ratio=1)
     for row in grid.rows:
         table.add_row(*(Text(cell) for cell in row))
-    console.print(table)
+    rendered = console.render_lines(table, console.options, pad=False)
+    return ["".join(segment.text for segment in line) for line in rendered]
 
 
 def _pad(text: str, width: int) -> str:

@@ -44,7 +44,7 @@ def render(schema: Schema) -> str:
     parts.extend(create_sequence(s) for s in schema.sequences)
     parts.extend(create_table(t) for t in schema.tables)
     parts.extend(add_foreign_key(t, fk) for t in schema.tables for fk in t.foreign_keys)
-    routines = [stmt for f in schema.functions for stmt in routine_statements(f)]
+    routines = routine_statements(schema.functions)
     if routines:
         parts.append("SET @dbarch_saved_sql_mode = @@SESSION.sql_mode;")
         parts.append(_delimited(routines))
@@ -64,14 +64,19 @@ def _delimited(statements: list[str]) -> str:
     return f"DELIMITER {delimiter}\n{body}\nDELIMITER ;"
 
 
-def routine_statements(fn: Function) -> list[str]:
-    """SET sql_mode (when recorded) and CREATE FUNCTION/PROCEDURE, without terminators."""
-    sql_mode = dict(fn.config).get("sql_mode")
-    create = create_routine(fn)
-    if sql_mode is None:
-        return [create]
-    # A routine runs with the sql_mode it was created under: recreate it under the same.
-    return [f"SET SESSION sql_mode = {quote_literal(sql_mode)}", create]
+def routine_statements(functions: Iterable[Function]) -> list[str]:
+    """CREATE FUNCTION/PROCEDURE statements (no terminators), each preceded by SET sql_mode
+    when it was created under another mode than the one before it."""
+    out: list[str] = []
+    current: str | None = None
+    for fn in functions:
+        sql_mode = dict(fn.config).get("sql_mode")
+        # A routine runs with the sql_mode it was created under: recreate it under the same.
+        if sql_mode is not None and sql_mode != current:
+            out.append(f"SET SESSION sql_mode = {quote_literal(sql_mode)}")
+            current = sql_mode
+        out.append(create_routine(fn))
+    return out
 
 
 def create_sequence(seq: Sequence) -> str:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 from dbarchitect.dialects.mysql.quoting import backtick, quote_literal
 from dbarchitect.dialects.mysql.routines import build_functions, build_triggers
@@ -63,7 +63,8 @@ _ACTIONS: dict[str, Action] = {
     "SET NULL": "SET NULL",
     "SET DEFAULT": "SET DEFAULT",
 }
-_STRATEGIES = {
+_NOT_TABLES = frozenset({"VIEW", "SEQUENCE"})
+_STRATEGIES: dict[str, Literal["RANGE", "LIST", "HASH"]] = {
     "RANGE": "RANGE",
     "RANGE COLUMNS": "RANGE",
     "LIST": "LIST",
@@ -133,82 +134,69 @@ def _partition_clause(session: Session, table: str) -> str:
     return m.group(1).strip() if m else ""
 
 
+@dataclass(frozen=True, slots=True)
+class _Catalog:
+    """The query results of one database, grouped by table name."""
+
+    db: str
+    names: frozenset[str]  # tables, views, sequences and routines: what text may refer to
+    columns: dict[str, list[Row]]
+    checks: dict[str, list[Row]]
+    indexes: dict[str, list[Row]]
+    foreign_keys: dict[str, list[Row]]
+    triggers: dict[str, list[Trigger]]
+    partition_clauses: dict[str, str]
+
+
+def _group(rows: list[Row], key: str) -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        out[str(r[key])].append(r)
+    return out
+
+
 def _build(
     db: str, rows: dict[str, list[Row]], sequences: list[Row], clauses: dict[str, str]
 ) -> Schema:
     dbrow = rows["database"][0]
-    names = {r["name"] for r in rows["tables"]} | {r["name"] for r in rows["routines"]}
-    columns: dict[str, list[Row]] = defaultdict(list)
-    for r in rows["columns"]:
-        columns[r["table_name"]].append(r)
-    checks: dict[str, list[Row]] = defaultdict(list)
-    for r in rows["checks"]:
-        checks[r["table_name"]].append(r)
-    indexes: dict[str, list[Row]] = defaultdict(list)
-    for r in rows["indexes"]:
-        indexes[r["TABLE_NAME"]].append(r)
-    fks: dict[str, list[Row]] = defaultdict(list)
-    for r in rows["foreign_keys"]:
-        fks[r["table_name"]].append(r)
-    tables: list[Table] = []
-    views: list[View] = []
-    view_rows = {r["TABLE_NAME"]: r for r in rows["views"]}
-    for t in rows["tables"]:
-        name = t["name"]
-        if t["kind"] == "VIEW":
-            if name in view_rows:
-                views.append(_view(db, view_rows[name], columns[name], names))
-        elif t["kind"] != "SEQUENCE":
-            tables.append(
-                _table(
-                    db,
-                    t,
-                    columns[name],
-                    checks[name],
-                    indexes[name],
-                    fks[name],
-                    clauses.get(name, ""),
-                    names,
-                )
-            )
-    triggers = build_triggers(rows["triggers"])
-    tables = [_with_triggers(t, triggers.get(t.name, ())) for t in tables]
+    cat = _Catalog(
+        db=db,
+        names=frozenset(r["name"] for r in rows["tables"] + rows["routines"]),
+        columns=_group(rows["columns"], "table_name"),
+        checks=_group(rows["checks"], "table_name"),
+        indexes=_group(rows["indexes"], "TABLE_NAME"),
+        foreign_keys=_group(rows["foreign_keys"], "table_name"),
+        triggers=build_triggers(rows["triggers"]),
+        partition_clauses=clauses,
+    )
+    views = {str(r["TABLE_NAME"]): r for r in rows["views"]}
     return Schema(
         dialect="mysql",
-        tables=tuple(tables),
-        views=tuple(views),
+        tables=tuple(_table(cat, t) for t in rows["tables"] if t["kind"] not in _NOT_TABLES),
+        views=tuple(
+            _view(cat, views[t["name"]])
+            for t in rows["tables"]
+            if t["kind"] == "VIEW" and t["name"] in views
+        ),
         sequences=tuple(_sequence(r) for r in sequences),
         functions=tuple(build_functions(rows["routines"], rows["parameters"])),
         options=(("charset", str(dbrow["charset"])), ("collation", str(dbrow["collation"]))),
     )
 
 
-def _with_triggers(table: Table, triggers: Sequence[Trigger]) -> Table:
-    if not triggers:
-        return table
-    return replace(table, triggers=tuple(triggers))
-
-
-def _table(
-    db: str,
-    t: Row,
-    cols: list[Row],
-    checks: list[Row],
-    idx: list[Row],
-    fks: list[Row],
-    partition_clause: str,
-    names: set[str],
-) -> Table:
+def _table(cat: _Catalog, t: Row) -> Table:
+    name = str(t["name"])
+    checks = cat.checks[name]
     table_collation = t["collation"]
     json_columns = {
         c["name"] for c in checks if c["expression"].strip() == f"json_valid({backtick(c['name'])})"
     }
     depends: set[str] = set()
     columns = []
-    for c in cols:
-        column, refs = _column(db, c, table_collation, json_columns)
+    for c in cat.columns[name]:
+        column, refs = _column(cat.db, c, table_collation, json_columns)
         columns.append(column)
-        depends |= refs & names
+        depends |= refs & cat.names
     options: list[tuple[str, str]] = []
     if t["engine"]:
         options.append(("engine", str(t["engine"])))
@@ -218,21 +206,23 @@ def _table(
     if t["kind"] == "SYSTEM VERSIONED":
         options.append(("system_versioning", "true"))
     partitioning = None
+    partition_clause = cat.partition_clauses.get(name, "")
     if partition_clause:
         options.append(("partition_by", partition_clause))
         partitioning = _partitioning(partition_clause)
-    primary, uniques, indexes = _indexes(idx, str(t["engine"] or ""))
+    primary, uniques, indexes = _indexes(cat.indexes[name])
     return Table(
         schema="",
-        name=t["name"],
+        name=name,
         columns=tuple(columns),
         primary_key=primary,
         uniques=tuple(uniques),
         indexes=tuple(indexes),
-        foreign_keys=tuple(_foreign_keys(db, fks)),
+        foreign_keys=tuple(_foreign_keys(cat.db, cat.foreign_keys[name])),
         checks=tuple(CheckConstraint(name=c["name"], expression=c["expression"]) for c in checks),
         comment=t["comment"] or None,
         options=tuple(options),
+        triggers=tuple(cat.triggers.get(name, ())),
         partitioning=partitioning,
         depends_on=tuple(depends),
     )
@@ -246,21 +236,16 @@ _PARTITION_HEAD = re.compile(
 
 
 def _partitioning(clause: str) -> Partitioning | None:
+    """RANGE/LIST/HASH and the key; KEY partitioning counts as HASH, SYSTEM_TIME as none."""
     m = _PARTITION_HEAD.match(clause)
     if not m:
         return None
     method = " ".join(p for p in (m.group(1) and m.group(1).strip(), m.group(2), m.group(3)) if p)
     strategy = _STRATEGIES.get(method)
-    if strategy == "RANGE":
-        return Partitioning(strategy="RANGE", key=m.group(4).strip())
-    if strategy == "LIST":
-        return Partitioning(strategy="LIST", key=m.group(4).strip())
-    if strategy == "HASH":
-        return Partitioning(strategy="HASH", key=m.group(4).strip())
-    return None
+    return Partitioning(strategy=strategy, key=m.group(4).strip()) if strategy else None
 
 
-_ON_UPDATE = re.compile(r"\bon update (\S+(?:\(\d*\))?)", re.IGNORECASE)
+_ON_UPDATE = re.compile(r"\bon update (\S+)", re.IGNORECASE)
 
 
 def _column(
@@ -300,9 +285,8 @@ def _column(
     ), refs
 
 
-def _indexes(
-    rows: list[Row], engine: str
-) -> tuple[PrimaryKey | None, list[UniqueConstraint], list[Index]]:
+def _indexes(rows: list[Row]) -> tuple[PrimaryKey | None, list[UniqueConstraint], list[Index]]:
+    """PRIMARY, plain unique keys (as constraints) and every other index."""
     groups: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         groups[r["INDEX_NAME"]].append(r)
@@ -371,8 +355,9 @@ def _foreign_keys(db: str, rows: list[Row]) -> list[ForeignKey]:
     return out
 
 
-def _view(db: str, v: Row, cols: list[Row], names: set[str]) -> View:
-    definition, refs = unqualify(str(v.get("VIEW_DEFINITION") or ""), db)
+def _view(cat: _Catalog, v: Row) -> View:
+    name = str(v["TABLE_NAME"])
+    definition, refs = unqualify(str(v.get("VIEW_DEFINITION") or ""), cat.db)
     options: list[tuple[str, str]] = []
     algorithm = v.get("ALGORITHM")
     if algorithm and algorithm != "UNDEFINED":
@@ -382,7 +367,7 @@ def _view(db: str, v: Row, cols: list[Row], names: set[str]) -> View:
     check = v.get("CHECK_OPTION")
     return View(
         schema="",
-        name=v["TABLE_NAME"],
+        name=name,
         definition=definition,
         columns=tuple(
             Column(
@@ -391,11 +376,11 @@ def _view(db: str, v: Row, cols: list[Row], names: set[str]) -> View:
                 logical=logical_type(c["type"]),
                 nullable=c["nullable"] == "YES",
             )
-            for c in cols
+            for c in cat.columns[name]
         ),
         options=tuple(options),
         check_option=str(check) if check and check != "NONE" else None,
-        depends_on=tuple((refs & names) - {v["TABLE_NAME"]}),
+        depends_on=tuple((refs & cat.names) - {name}),
     )
 
 

@@ -160,11 +160,14 @@ def build_schema(rows: dict[str, list[Row]]) -> Schema:
         for r in rows[name]:
             grouped[r["oid"]].append(r)
         by_oid[name] = grouped
+    names: dict[int, dict[int, str]] = defaultdict(dict)
+    for r in rows["columns"]:
+        names[r["oid"]][r["num"]] = r["name"]
     tables, views = [], []
     for rel in rows["relations"]:
         key = f"rel:{rel['schema']}.{rel['name']}"
         if rel["kind"] in ("r", "p"):
-            tables.append(_table(rel, by_oid, deps.get(key, [])))
+            tables.append(_table(rel, by_oid, names, deps.get(key, [])))
         else:
             views.append(_view(rel, by_oid, deps.get(key, [])))
     enums, domains, composites, ranges = _types(rows["types"])
@@ -206,56 +209,70 @@ def build_schema(rows: dict[str, list[Row]]) -> Schema:
 
 
 def _options(raw: list[str] | None) -> tuple[tuple[str, str], ...]:
+    if not raw:
+        return ()
     out = []
-    for item in raw or ():
+    for item in raw:
         key, _, value = item.partition("=")
         out.append((key, value))
     return tuple(out)
 
 
+_NO_EXTRA: Row = {}
+
+
 def _columns(rows: list[Row], *, partition: bool) -> tuple[Column, ...]:
     out = []
     for r in rows:
-        identity = None
-        if r["identity"]:
-            o = r["identity_options"] or {}
-            identity = Identity(
-                always=r["identity"] == "a",
-                start=o.get("start", 1),
-                increment=o.get("increment", 1),
-                min_value=o.get("min"),
-                max_value=o.get("max"),
-                cache=o.get("cache", 1),
-                cycle=o.get("cycle", False),
-            )
-        options = list(_options(r["options"]))
-        if r["storage"]:
-            options.append(("storage", r["storage"]))
-        if r["stattarget"] is not None:
-            options.append(("statistics", str(r["stattarget"])))
+        x = r["extra"] or _NO_EXTRA
+        identity = options = None
+        if x:
+            if x["identity"]:
+                o = x["identity_options"] or {}
+                identity = Identity(
+                    always=x["identity"] == "a",
+                    start=o.get("start", 1),
+                    increment=o.get("increment", 1),
+                    min_value=o.get("min"),
+                    max_value=o.get("max"),
+                    cache=o.get("cache", 1),
+                    cycle=o.get("cycle", False),
+                )
+            options = _options(x["options"])
+            if x["storage"] or x["stattarget"] is not None:
+                extra = [("storage", x["storage"])] if x["storage"] else []
+                if x["stattarget"] is not None:
+                    extra.append(("statistics", str(x["stattarget"])))
+                options = tuple(sorted(options + tuple(extra)))
         out.append(
             Column(
                 name=r["name"],
                 type=r["type"],
-                logical=logical_type(r["type"], r["typtype"], r["category"], r["base_type"]),
+                logical=logical_type(r["type"], r["typtype"], r["category"], x.get("base_type")),
                 nullable=not r["not_null"],
                 default=r["default_expr"],
                 identity=identity,
-                generated=r["generated"],
-                generated_stored=r["generated_kind"] != "v",
-                collation=r["collation"],
-                comment=r["comment"],
+                generated=x.get("generated"),
+                generated_stored=x.get("generated_kind") != "v",
+                collation=x.get("collation"),
+                comment=x.get("comment"),
                 # Partitions always carry the parent's columns; whether they were attached or
                 # created as PARTITION OF is history, not schema.
                 inherited=not r["is_local"] and not partition,
-                options=tuple(sorted(options)),
+                options=options or (),
             )
         )
     return tuple(out)
 
 
-def _table(rel: Row, by_oid: dict[str, dict[int, list[Row]]], deps: list[str]) -> Table:
+def _table(
+    rel: Row,
+    by_oid: dict[str, dict[int, list[Row]]],
+    names: dict[int, dict[int, str]],
+    deps: list[str],
+) -> Table:
     oid = rel["oid"]
+    own = names[oid]
     partition = bool(rel["is_partition"])
     pk = None
     fks, uniques, checks, exclusions = [], [], [], []
@@ -266,8 +283,8 @@ def _table(rel: Row, by_oid: dict[str, dict[int, list[Row]]], deps: list[str]) -
         kind = c["type"]
         if kind == "p":
             pk = PrimaryKey(
-                columns=tuple(c["columns"]),
-                include=tuple(c["include"] or ()),
+                columns=tuple(own[n] for n in c["conkey"]),
+                include=tuple(own[n] for n in c["include"] or ()),
                 deferrable=c["deferrable"],
                 initially_deferred=c["deferred"],
                 **common,
@@ -275,8 +292,8 @@ def _table(rel: Row, by_oid: dict[str, dict[int, list[Row]]], deps: list[str]) -
         elif kind == "u":
             uniques.append(
                 UniqueConstraint(
-                    columns=tuple(c["columns"]),
-                    include=tuple(c["include"] or ()),
+                    columns=tuple(own[n] for n in c["conkey"]),
+                    include=tuple(own[n] for n in c["include"] or ()),
                     nulls_not_distinct=c["nulls_not_distinct"],
                     deferrable=c["deferrable"],
                     initially_deferred=c["deferred"],
@@ -286,10 +303,12 @@ def _table(rel: Row, by_oid: dict[str, dict[int, list[Row]]], deps: list[str]) -
         elif kind == "f":
             fks.append(
                 ForeignKey(
-                    columns=tuple(c["columns"]),
+                    columns=tuple(own[n] for n in c["conkey"]),
                     ref_schema=c["ref_schema"],
                     ref_table=c["ref_table"],
-                    ref_columns=tuple(c["ref_columns"]),
+                    ref_columns=tuple(
+                        c["ref_columns"] or (names[c["ref_oid"]][n] for n in c["confkey"])
+                    ),
                     on_delete=_ACTIONS[c["on_delete"]],
                     on_update=_ACTIONS[c["on_update"]],
                     match_full=c["match_type"] == "f",
@@ -331,7 +350,7 @@ def _table(rel: Row, by_oid: dict[str, dict[int, list[Row]]], deps: list[str]) -
         uniques=tuple(uniques),
         checks=tuple(checks),
         exclusions=tuple(exclusions),
-        indexes=tuple(_index(r) for r in by_oid["indexes"].get(oid, [])),
+        indexes=_indexes(by_oid["indexes"].get(oid, []), by_oid["columns"].get(oid, [])),
         triggers=tuple(_trigger(r) for r in by_oid["triggers"].get(oid, [])),
         policies=tuple(_policy(r) for r in by_oid["policies"].get(oid, [])),
         rls_enabled=rel["rls_enabled"],
@@ -358,27 +377,38 @@ def _view(rel: Row, by_oid: dict[str, dict[int, list[Row]]], deps: list[str]) ->
         columns=_columns(by_oid["columns"].get(rel["oid"], []), partition=False),
         options=tuple((k, v) for k, v in options if k != "check_option"),
         check_option=check_option,
-        indexes=tuple(_index(r) for r in by_oid["indexes"].get(rel["oid"], [])),
+        indexes=_indexes(
+            by_oid["indexes"].get(rel["oid"], []), by_oid["columns"].get(rel["oid"], [])
+        ),
         triggers=tuple(_trigger(r) for r in by_oid["triggers"].get(rel["oid"], [])),
         comment=rel["comment"],
         depends_on=tuple(deps),
     )
 
 
-def _index(r: Row) -> Index:
+def _index(rows: list[Row], columns: dict[int, Row]) -> Index:
+    """One index from its per-column rows (indexes.sql returns a row per column)."""
+    r = rows[0]
     keys, include = [], []
-    for k in r["keys"]:
-        if not k["key"]:
-            include.append(k["column"])
+    for k in rows:
+        num = k["attnum"]
+        column = columns[num] if num else None
+        name = column["name"] if column else k["expr"]
+        if not k["is_key"]:
+            include.append(name)
             continue
-        desc = bool(k["desc"])
+        # A key's collation is recorded only where it differs from its column's (or, for an
+        # expression, its type's) own.
+        default_coll = column["coll_oid"] if column else k["expr_coll_oid"]
+        collation = k["coll_name"] if k["coll_oid"] and k["coll_oid"] != default_coll else None
+        desc = bool(k["descending"])
         nulls_first = bool(k["nulls_first"])
         keys.append(
             IndexKey(
-                column=k["column"],
-                expression=k["expression"],
+                column=name,
+                expression=not num,
                 opclass=k["opclass"],
-                collation=k["collation"],
+                collation=collation,
                 descending=desc,
                 # Only a non-default NULLS placement is recorded (DESC implies NULLS FIRST).
                 nulls_first=None if nulls_first == desc else nulls_first,
@@ -399,6 +429,14 @@ def _index(r: Row) -> Index:
         parent=r["parent"],
         options=tuple(options),
     )
+
+
+def _indexes(rows: list[Row], columns: list[Row]) -> tuple[Index, ...]:
+    grouped: dict[int, list[Row]] = defaultdict(list)
+    for r in rows:
+        grouped[r["index_oid"]].append(r)
+    by_num = {c["num"]: c for c in columns}
+    return tuple(_index(g, by_num) for g in grouped.values())
 
 
 def _trigger(r: Row) -> Trigger:

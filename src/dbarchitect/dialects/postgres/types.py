@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from dbarchitect.model import LogicalType
 
@@ -52,6 +53,7 @@ _PREFIX: tuple[tuple[str, LogicalType], ...] = (
 _TIMESTAMP = re.compile(r"^(timestamp|time)(\(\d+\))? with(out)? time zone$")
 
 
+@cache
 def logical_type(
     type_text: str, typtype: str | None, category: str | None, base_type: str | None = None
 ) -> LogicalType:

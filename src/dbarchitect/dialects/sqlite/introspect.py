@@ -1,4 +1,4 @@
-"""SQLite catalog → Schema, in five queries inside one read transaction.
+"""SQLite catalog → Schema, in four queries inside one read transaction.
 
 sqlite_master lists the objects with their stored CREATE text; the pragma table-valued
 functions, joined with it, give columns, index keys and foreign keys for all tables at once.
@@ -82,7 +82,7 @@ def _fetch_columns(session: Session, objects: list[Row]) -> list[Row]:
 def build(
     objects: list[Row], columns: list[Row], indexes: list[Row], foreign_keys: list[Row]
 ) -> Schema:
-    """Assemble the Schema from the rows of the five catalog queries."""
+    """Assemble the Schema from the rows of the four catalog queries."""
     by_table: dict[str, list[Row]] = defaultdict(list)
     for row in columns:
         by_table[row["tbl"]].append(row)

@@ -1,53 +1,45 @@
--- Indexes that do not back a constraint, with one JSON object per key.
-SELECT i.indrelid::bigint AS oid, ic.relname AS name, am.amname AS method,
-       i.indisunique AS is_unique, i.indisvalid AS is_valid,
+-- Indexes that do not back a constraint: one row per index column (keys, then INCLUDE
+-- columns), grouped into indexes by the caller, which names plain columns from columns.sql
+-- (joining pg_attribute here would hash the whole catalog). Scales to 10^5 indexes.
+SELECT i.indrelid::bigint AS oid, i.indexrelid::bigint AS index_oid, ic.relname AS name,
+       am.amname AS method, i.indisunique AS is_unique, i.indisvalid AS is_valid,
        i.indnullsnotdistinct AS nulls_not_distinct, -- pg>=150000
        false AS nulls_not_distinct, -- pg<150000
-       pg_get_expr(i.indpred, i.indrelid) AS predicate,
+       CASE WHEN i.indpred IS NOT NULL THEN pg_get_expr(i.indpred, i.indrelid) END AS predicate,
        ic.reloptions AS options,
-       (SELECT json_agg(json_build_object(
-                  'column', CASE WHEN k.num <> 0 THEN a.attname
-                                 ELSE pg_get_indexdef(i.indexrelid, k.ord::int, false) END,
-                  'expression', k.num = 0,
-                  'opclass', CASE WHEN k.ord <= i.indnkeyatts AND NOT oc.opcdefault THEN
-                                 quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) END,
-                  'collation', CASE WHEN coll.num <> 0 AND coll.num <> coalesce(
-                                     (SELECT typcollation FROM pg_type
-                                      WHERE oid = coalesce(a.atttypid, ia.atttypid)), 0)
-                                 THEN (SELECT CASE WHEN cn.nspname = 'pg_catalog'
-                                                   THEN quote_ident(co.collname)
-                                                   ELSE quote_ident(cn.nspname) || '.'
-                                                        || quote_ident(co.collname) END
-                                       FROM pg_collation co
-                                       JOIN pg_namespace cn ON cn.oid = co.collnamespace
-                                       WHERE co.oid = coll.num) END,
-                  'desc', k.ord <= i.indnkeyatts AND (opt.num & 1) = 1,
-                  'nulls_first', k.ord <= i.indnkeyatts AND (opt.num & 2) = 2,
-                  'key', k.ord <= i.indnkeyatts)
-               ORDER BY k.ord)
-        FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
-        LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num AND k.num <> 0
-        LEFT JOIN pg_attribute ia ON ia.attrelid = i.indexrelid AND ia.attnum = k.ord
-        LEFT JOIN LATERAL (SELECT (i.indclass::oid[])[k.ord - 1] AS num) cls ON true
-        LEFT JOIN pg_opclass oc ON oc.oid = cls.num
-        LEFT JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
-        LEFT JOIN LATERAL (SELECT (i.indcollation::oid[])[k.ord - 1] AS num) coll ON true
-        LEFT JOIN LATERAL (SELECT (i.indoption::int2[])[k.ord - 1] AS num) opt ON true
-       ) AS keys,
-       (SELECT quote_ident(pn.nspname) || '.' || quote_ident(pc.relname)
-        FROM pg_inherits inh JOIN pg_class pc ON pc.oid = inh.inhparent
-        JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-        WHERE inh.inhrelid = i.indexrelid) AS parent,
-       obj_description(ic.oid, 'pg_class') AS comment
+       k.ord, k.ord <= i.indnkeyatts AS is_key, k.num AS attnum,
+       CASE WHEN k.num = 0 THEN pg_get_indexdef(i.indexrelid, k.ord::int, false) END AS expr,
+       CASE WHEN NOT oc.opcdefault THEN
+         quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) END AS opclass,
+       k.coll::bigint AS coll_oid,
+       CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname)
+            ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END AS coll_name,
+       CASE WHEN k.num = 0 AND k.coll <> 0 THEN
+         (SELECT ty.typcollation::bigint FROM pg_attribute ia JOIN pg_type ty ON ty.oid = ia.atttypid
+          WHERE ia.attrelid = i.indexrelid AND ia.attnum = k.ord) END AS expr_coll_oid,
+       coalesce((k.opt & 1) = 1, false) AS descending,
+       coalesce((k.opt & 2) = 2, false) AS nulls_first,
+       quote_ident(pn.nspname) || '.' || quote_ident(pc.relname) AS parent,
+       dsc.description AS comment
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
-WHERE t.relkind IN ('r', 'p', 'm')
+CROSS JOIN LATERAL unnest(i.indkey::int2[], i.indclass::oid[], i.indcollation::oid[],
+                          i.indoption::int2[]) WITH ORDINALITY AS k(num, cls, coll, opt, ord)
+LEFT JOIN pg_opclass oc ON oc.oid = k.cls
+LEFT JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
+LEFT JOIN pg_collation co ON co.oid = k.coll AND k.coll <> 0
+LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+LEFT JOIN pg_inherits inh ON inh.inhrelid = i.indexrelid
+LEFT JOIN pg_class pc ON pc.oid = inh.inhparent
+LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+LEFT JOIN pg_description dsc ON dsc.objoid = ic.oid AND dsc.classoid = 'pg_class'::regclass
+     AND dsc.objsubid = 0
+LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+     AND con.contype IN ('p', 'u', 'x')
+WHERE t.relkind IN ('r', 'p', 'm') AND con.oid IS NULL
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%%'
   AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY (%(schemas)s::text[]))
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint c
-                  WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid
-                    AND c.contype IN ('p', 'u', 'x'))
-ORDER BY i.indrelid, ic.relname
+ORDER BY i.indrelid, ic.relname, k.ord

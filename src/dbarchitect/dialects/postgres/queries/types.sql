@@ -48,8 +48,8 @@ SELECT n.nspname AS schema, t.typname AS name, t.typtype AS kind,
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
-WHERE (t.typtype IN ('e', 'd', 'r')
-       OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+LEFT JOIN pg_class tr ON tr.oid = t.typrelid AND t.typtype = 'c'
+WHERE (t.typtype IN ('e', 'd', 'r') OR tr.relkind = 'c')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%%'
   AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY (%(schemas)s::text[]))
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
