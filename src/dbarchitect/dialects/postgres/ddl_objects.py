@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from dbarchitect.dialects.postgres.quoting import literal, qname, quote
+from dbarchitect.dialects.postgres.types import sequence_bounds
 from dbarchitect.model import (
     Collation,
     Column,
@@ -186,9 +187,6 @@ def create_composite(ct: CompositeType) -> str:
     return f"CREATE TYPE {qname(ct.schema, ct.name)} AS (\n    " + ",\n    ".join(attrs) + "\n);"
 
 
-_TYPE_MAX = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
-
-
 def sequence_options(
     type_: str,
     start: int,
@@ -199,8 +197,7 @@ def sequence_options(
     cycle: bool,
 ) -> list[str]:
     """Sequence options that differ from PostgreSQL's defaults for `type_`."""
-    top = _TYPE_MAX.get(type_, 2**63 - 1)
-    lo, hi = (1, top) if increment > 0 else (-top - 1, -1)
+    lo, hi = sequence_bounds(type_, increment)
     opts = []
     if start != (lo if increment > 0 else hi):
         opts.append(f"START WITH {start}")

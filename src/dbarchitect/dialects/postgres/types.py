@@ -50,6 +50,20 @@ _PREFIX: tuple[tuple[str, LogicalType], ...] = (
     ("bit", "bit"),
     ("interval", "interval"),
 )
+_TYPE_MAX = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
+
+
+def sequence_bounds(type_: str, increment: int) -> tuple[int, int]:
+    """PostgreSQL's default MINVALUE and MAXVALUE for a sequence (or identity) of `type_`."""
+    top = _TYPE_MAX.get(type_, 2**63 - 1)
+    return (1, top) if increment > 0 else (-top - 1, -1)
+
+
+def explicit_bound(value: int | None, default: int) -> int | None:
+    """A bound as the model keeps it: None when it is the engine's default."""
+    return None if value == default else value
+
+
 _TIMESTAMP = re.compile(r"^(timestamp|time)(\(\d+\))? with(out)? time zone$")
 
 
