@@ -81,10 +81,11 @@ def _is_down(path: Path) -> bool:
 
 
 def _existing(item: str) -> Path:
+    # Kept as the user spelled it (not resolved): error messages should name that path.
     path = Path(item)
     if not path.exists():
         raise InputError(f"{item}: no such file or directory")
-    return path.resolve()
+    return path
 
 
 __all__ = ["introspect_url", "load_schema", "load_sql_files", "sql_files"]
