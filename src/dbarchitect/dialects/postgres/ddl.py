@@ -443,11 +443,11 @@ def _default_privileges(schema: Schema) -> list[str]:
                 f"{kind.upper()} FROM PUBLIC;"
             )
     for d in schema.default_privileges:
-        if (
-            d.schema is None
-            and d.grantee in (d.role, "PUBLIC")
-            and d.object_type in ("functions", "types")
-        ) or (d.schema is None and d.grantee == d.role):
+        # What a global entry lists that the built-in default already gives needs no GRANT.
+        implied = d.grantee == d.role or (
+            d.grantee == "PUBLIC" and d.object_type in ("functions", "types")
+        )
+        if d.schema is None and implied:
             continue
         scope = f" IN SCHEMA {quote(d.schema)}" if d.schema else ""
         grantee = "PUBLIC" if d.grantee == "PUBLIC" else quote(d.grantee)
