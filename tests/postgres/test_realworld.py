@@ -10,8 +10,8 @@ import pytest
 from dbarchitect.dialects import get_dialect
 from dbarchitect.model import Schema, to_dict
 from dbarchitect.report.counts import count_objects
-from dbarchitect.sources import introspect_url, load_schema
-from tests.conftest import REALWORLD, realworld_manifest
+from dbarchitect.sources import introspect_url
+from tests.conftest import REALWORLD, realworld_manifest, realworld_schema
 
 DATASETS = {d["name"]: d for d in realworld_manifest()["datasets"]}
 PG_SETS = [
@@ -24,18 +24,10 @@ PG_SETS = [
 ]
 
 
-def files_of(dataset: dict[str, Any]) -> list[str]:
-    if "load_order_file" in dataset:
-        order = REALWORLD / dataset["load_order_file"]
-        base = order.parent
-        return [str(base / line.strip()) for line in order.read_text().splitlines() if line.strip()]
-    return [str(REALWORLD / f) for f in dataset["load"]]
-
-
 @pytest.fixture(scope="module", params=PG_SETS)
 def loaded(request: pytest.FixtureRequest) -> Iterator[tuple[dict[str, Any], Schema]]:
     dataset = DATASETS[request.param]
-    yield dataset, load_schema(files_of(dataset))
+    yield dataset, realworld_schema(dataset["name"])
 
 
 def test_counts_match_manifest(loaded: tuple[dict[str, Any], Schema]) -> None:

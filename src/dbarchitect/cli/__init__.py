@@ -8,6 +8,7 @@ import typer
 
 from dbarchitect import __version__
 from dbarchitect.cli import inspect as inspect_cmd
+from dbarchitect.cli import review as review_cmd
 from dbarchitect.errors import DbarchError
 
 app = typer.Typer(
@@ -19,6 +20,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("inspect")(inspect_cmd.inspect)
+app.command("review")(review_cmd.review)
+app.command("rules")(review_cmd.rules)
 
 
 def _version(value: bool) -> None:

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from dbarchitect.engines.base import Engine, Session
 from dbarchitect.model import LogicalType, Schema
+from dbarchitect.model.stats import Stats
 
 
 class Dialect(abc.ABC):
@@ -47,3 +48,7 @@ class Dialect(abc.ABC):
     @abc.abstractmethod
     def render(self, schema: Schema) -> str:
         """DDL that recreates `schema` in an empty database, in dependency order."""
+
+    def collect_stats(self, session: Session) -> Stats | None:
+        """Live statistics (table and index usage, sizes, sequences), where the engine has any."""
+        return None

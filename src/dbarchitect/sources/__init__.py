@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from dbarchitect.dialects import get_dialect
+from dbarchitect.engines.sampling import Sampler
 from dbarchitect.engines.url import DatabaseURL, looks_like_url, parse_url
 from dbarchitect.errors import InputError
 from dbarchitect.model import Schema, from_json
+from dbarchitect.model.stats import Stats
 
 
 def load_schema(
@@ -38,6 +41,17 @@ def load_schema(
         return from_json(path.read_text(encoding="utf-8"), where=str(path))
     files = sql_files(items)
     return load_sql_files(files, dialect=dialect or "postgres", schemas=schemas)
+
+
+@contextmanager
+def live_inputs(
+    url: DatabaseURL, *, schemas: Sequence[str] | None = None
+) -> Iterator[tuple[Schema, Stats | None, Sampler]]:
+    """A live database's schema, statistics and a data sampler, over one read-only session."""
+    d = get_dialect(url.dialect)
+    with d.engine().connect(url, read_only=True) as session:
+        schema = d.introspect(session, schemas)
+        yield schema, d.collect_stats(session), Sampler(session, d)
 
 
 def introspect_url(url: DatabaseURL, *, schemas: Sequence[str] | None = None) -> Schema:
@@ -88,4 +102,4 @@ def _existing(item: str) -> Path:
     return path
 
 
-__all__ = ["introspect_url", "load_schema", "load_sql_files", "sql_files"]
+__all__ = ["introspect_url", "live_inputs", "load_schema", "load_sql_files", "sql_files"]

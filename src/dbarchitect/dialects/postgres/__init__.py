@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dbarchitect.dialects.base import Dialect
-from dbarchitect.dialects.postgres import ddl, introspect, quoting, types
+from dbarchitect.dialects.postgres import ddl, introspect, quoting, stats, types
 from dbarchitect.engines.base import Engine, Session
 from dbarchitect.engines.postgres import PostgresEngine
 from dbarchitect.model import LogicalType, Schema
+from dbarchitect.model.stats import Stats
 
 
 class PostgresDialect(Dialect):
@@ -37,3 +38,6 @@ class PostgresDialect(Dialect):
 
     def render(self, schema: Schema) -> str:
         return ddl.render(schema)
+
+    def collect_stats(self, session: Session) -> Stats | None:
+        return stats.collect_stats(session)
