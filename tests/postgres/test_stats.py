@@ -71,7 +71,6 @@ def test_counters_follow_a_real_workload(pg_url: DatabaseURL) -> None:
     assert t1.writes - t0.writes == 100 + 100  # updated plus deleted rows
     assert t1.dead_rows - t0.dead_rows == 200
     assert t1.rows == 3900
-    assert t1.size_bytes > 8192
     assert t1.seconds_since_vacuum is None and not t1.has_column_stats
 
     # Keys are the review's object names, unquoted; system schemas are left out.
@@ -100,6 +99,14 @@ def test_maintenance_shows_and_column_stats_survive_a_reset(pg_url: DatabaseURL)
     assert done.seconds_since_vacuum is not None and done.seconds_since_analyze is not None
     assert done.all_visible_pages > 0 and done.has_column_stats
     assert done.dead_rows == 0
+    # Sizes come from relpages (no lock taken): after VACUUM they match the files, short of
+    # the free space and visibility maps; growth since is scaled from the row count.
+    with psycopg.connect(conninfo(pg_url)) as conn:
+        row = conn.execute("SELECT pg_table_size('app.orders')").fetchone()
+    assert row is not None and done.size_bytes <= row[0] <= done.size_bytes + 64 * 1024
+    _run(pg_url, "INSERT INTO app.orders (customer_id) SELECT 1 FROM generate_series(1, 4000);")
+    grown = _collect(pg_url).tables["app.orders"]
+    assert grown.rows == 8000 and grown.size_bytes == 2 * done.size_bytes
 
     # A statistics reset forgets the timestamps and restarts the window; the catalog still
     # knows the table was vacuumed (visibility map) and analyzed (pg_stats).
@@ -205,3 +212,28 @@ def test_the_suggested_fix_clears_the_finding(rule_id: str) -> None:
             _run(url, f.fix or "")
         _, after = review_url(url, config)
     assert after == []
+
+
+def test_a_sequence_is_limited_by_the_column_it_feeds(pg_url: DatabaseURL) -> None:
+    # Neither OWNED BY nor identity: only the column's nextval() default ties them.
+    _run(
+        pg_url,
+        """
+        CREATE SCHEMA "App";
+        CREATE SEQUENCE "App"."Ticket Ids";
+        CREATE TABLE "App".tickets (id integer PRIMARY KEY DEFAULT nextval('"App"."Ticket Ids"'));
+        SELECT setval('"App"."Ticket Ids"', 2000000000);
+        """,
+    )
+    config = ReviewConfig(only=frozenset({"sequence-near-exhaustion"}))
+    _, findings = review_url(pg_url, config)
+    assert [(f.object, f.fix) for f in findings] == [
+        (
+            "App.Ticket Ids",
+            'ALTER TABLE "App".tickets ALTER COLUMN id TYPE bigint;\n'
+            "-- each ALTER COLUMN TYPE rewrites its table under an ACCESS EXCLUSIVE lock",
+        )
+    ]
+    assert "integer column App.tickets.id" in findings[0].message
+    _run(pg_url, findings[0].fix or "")
+    assert review_url(pg_url, config)[1] == []

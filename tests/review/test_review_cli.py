@@ -105,9 +105,9 @@ def test_github_annotations_when_running_in_actions(
 ) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     _, out, _ = run(["review", str(schema_file), *RULES], capsys)
-    lines = out.strip().splitlines()
-    assert lines and all(line.startswith("::") for line in lines)
-    assert any("schema.sql" in line and "line=" in line for line in lines)
+    annotations = [line for line in out.splitlines() if line.startswith("::")]
+    assert len(annotations) == 2
+    assert all("file=schema.sql,line=" in line for line in annotations)
 
 
 def test_rules_listing_and_explanation(capsys: pytest.CaptureFixture[str]) -> None:

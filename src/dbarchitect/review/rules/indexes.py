@@ -37,7 +37,8 @@ unique constraint is the common case: the constraint already built it.
     solution="""
 Drop the copy that no constraint needs (on PostgreSQL with DROP INDEX CONCURRENTLY, so writes
 go on meanwhile). If a foreign key was created against the copy, PostgreSQL refuses to drop it:
-drop the other one instead.
+drop the other one instead. A plain unique index beside a DEFERRABLE unique constraint also
+defeats the deferral, since the index checks at once: dropping the index is the fix there too.
 """,
     example="DROP INDEX CONCURRENTLY orders_id_idx;  -- same as orders_pkey",
 )
@@ -46,7 +47,7 @@ def duplicate_index(ctx: ReviewContext) -> Iterator[Hit]:
         groups: dict[tuple[object, ...], list[IndexView]] = defaultdict(list)
         for ix in rel.indexes:
             if ix.valid:  # an invalid index is invalid-index's business
-                groups[ix.signature()].append(ix)
+                groups[ix.signature].append(ix)
         for same in groups.values():
             if len(same) < 2:
                 continue
@@ -101,11 +102,13 @@ def redundant_index(ctx: ReviewContext) -> Iterator[Hit]:
         for short in btrees:
             if short.backing != "index" or short.unique:
                 continue
+            if any(i.signature == short.signature and i.name < short.name for i in btrees):
+                continue  # a second copy: duplicate-index reports it already
             wider = [
                 long
                 for long in btrees
                 if long is not short
-                and long.signature() != short.signature()  # that is duplicate-index's case
+                and long.signature != short.signature  # that is duplicate-index's case
                 and _serves(short, long)
             ]
             if not wider:

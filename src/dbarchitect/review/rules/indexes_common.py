@@ -8,10 +8,10 @@ identity (column or expression, opclass, collation, prefix length, order) the co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from dbarchitect.model import Column, Index, IndexKey, Table, View
+from dbarchitect.model import Column, Index, IndexKey, Schema, Table, View
 from dbarchitect.review.context import ReviewContext, object_name
 
 Backing = Literal["index", "primary key", "unique"]
@@ -31,6 +31,19 @@ class IndexView:
     nulls_not_distinct: bool = False
     index: Index | None = None
     named: bool = True  # False: `name` is a stand-in for a constraint declared without one
+    # Everything that makes two indexes interchangeable, computed once (rules compare a lot).
+    signature: tuple[object, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        signature = (
+            tuple(key_identity(k) + key_order(k) for k in self.keys),
+            self.method,
+            self.where,
+            self.unique,
+            self.nulls_not_distinct,
+            tuple(sorted(self.include)),
+        )
+        object.__setattr__(self, "signature", signature)  # frozen: the documented escape hatch
 
     @property
     def kind(self) -> str:
@@ -40,25 +53,15 @@ class IndexView:
     def valid(self) -> bool:
         return self.index is None or ("invalid", "true") not in self.index.options
 
-    def signature(self) -> tuple[object, ...]:
-        """Everything that makes two indexes interchangeable."""
-        return (
-            tuple(key_identity(k) + key_order(k) for k in self.keys),
-            self.method,
-            self.where,
-            self.unique,
-            self.nulls_not_distinct,
-            tuple(sorted(self.include)),
-        )
-
     def describe(self) -> str:
         return f"({', '.join(key_text(k) for k in self.keys)})"
 
     def title(self) -> str:
         """How messages name it: `unique constraint orders_code_key (code)`."""
         what = {"index": "index", "primary key": "primary key", "unique": "unique constraint"}
-        if not self.named:
-            return f"unnamed {what[self.backing]} {self.describe()}"
+        if not self.named:  # a table has one primary key: no name needed to tell which
+            prefix = "" if self.backing == "primary key" else "unnamed "
+            return f"{prefix}{what[self.backing]} {self.describe()}"
         return f"{what[self.backing]} {self.name} {self.describe()}"
 
 
@@ -95,9 +98,14 @@ def key_order(k: IndexKey) -> tuple[bool, bool | None]:
 
 
 def key_text(k: IndexKey) -> str:
+    """The key as a CREATE INDEX would spell it, enough to tell two keys apart."""
     text = k.column
     if k.length is not None:
         text += f"({k.length})"
+    if k.collation:
+        text += f" COLLATE {k.collation}"
+    if k.opclass:
+        text += f" {k.opclass}"
     return text + (" DESC" if k.descending else "")
 
 
@@ -181,11 +189,20 @@ def view_relation(v: View) -> Relation:
     )
 
 
+# The last schema's relations: six rules walk the same ones (a strong reference to the schema
+# keeps its id from being reused while it is cached).
+_memo: dict[bool, tuple[Schema, list[Relation]]] = {}
+
+
 def relations(ctx: ReviewContext, *, partitions: bool = False) -> list[Relation]:
     """Tables (partitions only when asked) and materialized views that have indexes."""
+    cached = _memo.get(partitions)
+    if cached is not None and cached[0] is ctx.schema:
+        return cached[1]
     tables = ctx.schema.tables if partitions else ctx.tables
     out = [table_relation(t) for t in tables]
     out.extend(view_relation(v) for v in ctx.schema.views if v.materialized and v.indexes)
+    _memo[partitions] = (ctx.schema, out)
     return out
 
 

@@ -20,25 +20,46 @@ from dbarchitect.review.rules.indexes_common import unnamed_label
     family="keys",
     severity="warning",
     problem="""
-A table without a primary key has no reliable way to address one row: updates and deletes
-from applications and replication (logical replication needs a replica identity) either fail
-or touch duplicates, and ORMs cannot map it.
+A table without a primary key, nor any unique key over NOT NULL columns, has no reliable way
+to address one row: updates and deletes from applications and replication (logical
+replication needs a replica identity) either fail or touch duplicates, and ORMs cannot map it.
+
+A table whose unique NOT NULL key plays that part is not reported: it is addressable, and
+promoting the key (`ADD PRIMARY KEY USING INDEX`) is a matter of style.
 """,
     solution="Add a primary key: a natural key if one is stable, else a bigint identity column.",
     example="ALTER TABLE t ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;",
 )
 def table_without_primary_key(ctx: ReviewContext) -> Iterator[Hit]:
     for t in ctx.tables:
-        if t.primary_key is None and not any(o[0] == "virtual" for o in t.options):
-            yield Hit(
-                kind="table",
-                object=object_name(t.schema, t.name),
-                message=f"table {t.qualified} has no primary key",
-                fix=f"ALTER TABLE {ctx.qname(t)} ADD COLUMN id bigint GENERATED ALWAYS AS "
-                "IDENTITY PRIMARY KEY;"
-                if ctx.schema.dialect == "postgres"
-                else None,
-            )
+        if t.primary_key is not None or any(o[0] == "virtual" for o in t.options):
+            continue
+        if _has_unique_not_null_key(t):
+            continue
+        yield Hit(
+            kind="table",
+            object=object_name(t.schema, t.name),
+            message=f"table {t.qualified} has no primary key and no unique NOT NULL key",
+            fix=f"ALTER TABLE {ctx.qname(t)} ADD COLUMN id bigint GENERATED ALWAYS AS "
+            "IDENTITY PRIMARY KEY;"
+            if ctx.schema.dialect == "postgres"
+            else None,
+        )
+
+
+def _has_unique_not_null_key(t: Table) -> bool:
+    """A UNIQUE constraint or full unique index whose columns are all NOT NULL."""
+    keys = [u.columns for u in t.uniques]
+    keys += [
+        tuple(k.column for k in ix.keys)
+        for ix in t.indexes
+        if ix.unique and ix.where is None and not any(k.expression for k in ix.keys)
+    ]
+    for cols in keys:
+        columns = [t.column(c) for c in cols]
+        if cols and all(c is not None and not c.nullable for c in columns):
+            return True
+    return False
 
 
 @rule(
@@ -105,8 +126,9 @@ def _comparable_type(ctx: ReviewContext, col: Column, domains: dict[str, str]) -
     """The type as far as matching keys is concerned, per engine."""
     dialect = ctx.schema.dialect
     if dialect == "sqlite":
-        # SQLite compares keys after applying the parent column's affinity; the spelling of
-        # the declared type (INT, INTEGER, BIGINT) does not matter, the affinity does.
+        # SQLite checks a child value after converting it with the parent column's affinity,
+        # so the spelling of the declared type (INT, INTEGER, BIGINT) does not matter; a
+        # different affinity does: a TEXT child stores '7' and '007' for the same parent 7.
         return sqlite_affinity(col.type)
     if dialect == "mysql":
         # Integer display widths (int(11) vs int(10)) change nothing stored or compared.
@@ -140,6 +162,8 @@ A foreign key column whose type differs from the key it references can hold valu
 cannot (or the reverse): an integer column pointing at a bigint key starts failing inserts the
 day the parent's ids pass 2^31, a varchar(40) pointing at a varchar(20) accepts values no
 parent row can have. Joins between the two compare across types, which can cost the index.
+On SQLite what counts is the column affinity: a TEXT column referencing an INTEGER key keeps
+'7' and '007' as different values that both point at parent 7.
 """,
     solution="""
 Give the referencing column exactly the referenced column's type. On PostgreSQL ALTER COLUMN
@@ -248,28 +272,33 @@ be detached (SET NULL) or block it (RESTRICT) is a design decision worth writing
 """,
     solution="""
 State the action: RESTRICT (or NO ACTION, deferrable) to block, CASCADE for owned children,
-SET NULL for optional links. MySQL/MariaDB report an omitted action as RESTRICT, which means
-the same there as NO ACTION, so on MySQL both are flagged.
+SET NULL for optional links. On MySQL/MariaDB RESTRICT and NO ACTION mean the same and the
+catalog records an omitted clause as one of them (MariaDB: RESTRICT), so a written-out
+RESTRICT cannot be told from a forgotten clause and both are reported: suppress the ones
+that are deliberate (`[review.ignore]` or a `dbarch:ignore` comment).
 """,
     example="ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id)\n"
     "  REFERENCES customer (id) ON DELETE RESTRICT;",
     enabled=False,
 )
 def fk_missing_on_delete(ctx: ReviewContext) -> Iterator[Hit]:
-    default = {"NO ACTION", "RESTRICT"} if ctx.schema.dialect == "mysql" else {"NO ACTION"}
+    mysql = ctx.schema.dialect == "mysql"
+    default = {"NO ACTION", "RESTRICT"} if mysql else {"NO ACTION"}
     for t in ctx.tables:
         for fk, label in fk_labels(t):
             if fk.inherited or fk.on_delete not in default:
                 continue
+            how = (
+                f"has ON DELETE {fk.on_delete}, which is also what an omitted clause gives"
+                if mysql
+                else f"leaves ON DELETE at the default {fk.on_delete}"
+            )
             yield Hit(
                 kind="constraint",
                 object=object_name(t.schema, t.name, label),
-                message=f"{fk_title(fk, label)} on {t.qualified} leaves ON DELETE at the "
-                f"default {fk.on_delete}",
+                message=f"{fk_title(fk, label)} on {t.qualified} {how}",
             )
 
 
-# Rules of this family that live in their own module (imported for registration).
-from dbarchitect.review.rules import keys_integrity  # noqa: E402
-
-__all__ = ["fk_labels", "keys_integrity"]
+# The rest of the family lives in its own module; importing it registers those rules.
+from dbarchitect.review.rules import keys_integrity  # noqa: E402, F401

@@ -13,6 +13,7 @@ from dbarchitect.model import Table
 from dbarchitect.review.context import ReviewContext, object_name
 from dbarchitect.review.finding import Hit
 from dbarchitect.review.registry import rule
+from dbarchitect.review.rules.types_common import words
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +64,21 @@ def named_objects(ctx: ReviewContext, *, all_kinds: bool = True) -> Iterator[Nam
         for tg in t.triggers:
             if not tg.inherited:
                 yield Named(
-                    "trigger", object_name(t.schema, t.name, tg.name), tg.name, "trigger", t, t.schema
+                    "trigger",
+                    object_name(t.schema, t.name, tg.name),
+                    tg.name,
+                    "trigger",
+                    t,
+                    t.schema,
                 )
     for q in s.sequences:
         yield Named("sequence", object_name(q.schema, q.name), q.name, "sequence", None, q.schema)
-    for typ, what in [
-        *((e, "type") for e in s.enums),
-        *((d, "domain") for d in s.domains),
-        *((c, "type") for c in s.composite_types),
-        *((r, "type") for r in s.ranges),
-    ]:
-        yield Named("type", object_name(typ.schema, typ.name), typ.name, what, None, typ.schema)
+    types: list[tuple[str, str, str]] = [(e.schema, e.name, "type") for e in s.enums]
+    types += [(d.schema, d.name, "domain") for d in s.domains]
+    types += [(c.schema, c.name, "type") for c in s.composite_types]
+    types += [(r.schema, r.name, "type") for r in s.ranges]
+    for schema, name, what in types:
+        yield Named("type", object_name(schema, name), name, what, None, schema)
     for f in s.functions:
         yield Named(
             "function",
@@ -221,7 +226,9 @@ def mixed_case_identifier(ctx: ReviewContext) -> Iterator[Hit]:
     for t in ctx.tables:
         for ix in t.indexes:
             if ix.name != ix.name.lower() and not _needs_quoting(ix.name):
-                n = Named("index", object_name(t.schema, t.name, ix.name), ix.name, "index", t, t.schema)
+                n = Named(
+                    "index", object_name(t.schema, t.name, ix.name), ix.name, "index", t, t.schema
+                )
                 yield Hit(
                     kind="index",
                     object=n.object,
@@ -235,13 +242,15 @@ def mixed_case_identifier(ctx: ReviewContext) -> Iterator[Hit]:
 # (measured: CREATE TABLE w (w …), SELECT w FROM t WHERE w = 1 ORDER BY w, CREATE INDEX on w;
 # `SELECT current_date FROM t` returns today's date, not the column). SQLite's other keywords
 # fall back to plain names where they are used as names.
-_SQLITE_RESERVED = frozenset(
-    """add all alter and as autoincrement between case cast check collate commit constraint
+_SQLITE_RESERVED = words(
+    """
+    add all alter and as autoincrement between case cast check collate commit constraint
     create current_date current_time current_timestamp default deferrable delete distinct
     drop else escape except exists foreign from group having if in index insert intersect
     into is isnull join limit not nothing notnull null on or order primary raise references
     returning select set table then to transaction union unique update using values when
-    where""".split()
+    where
+    """
 )
 # PostgreSQL: reserved keywords and those that may name types and functions but not columns
 # or tables. Column-name keywords (position, time, values…) work bare as names.

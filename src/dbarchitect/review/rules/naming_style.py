@@ -12,20 +12,28 @@ from dbarchitect.review.context import ReviewContext, object_name
 from dbarchitect.review.finding import Hit
 from dbarchitect.review.registry import rule
 from dbarchitect.review.rules.naming import Named, rename_sql
-from dbarchitect.review.rules.types_common import name_words
+from dbarchitect.review.rules.types_common import name_words, words
 
 Number = Literal["singular", "plural"]
 
 # Words whose number cannot be told from their spelling, or that have none.
-_NEITHER = frozenset(
-    """data metadata media info information news series species staff equipment feedback
-    software hardware music audio video sheep fish deer aircraft moose offspring""".split()
+_NEITHER = words(
+    """
+    data metadata media info information news series species staff equipment feedback
+    software hardware music audio video sheep fish deer aircraft moose offspring
+    """
 )
-_IRREGULAR_PLURALS = frozenset(
-    "people children men women feet teeth mice geese criteria indices matrices vertices "
-    "phenomena".split()
+_IRREGULAR_PLURALS = words(
+    """
+    people children men women feet teeth mice geese criteria indices matrices vertices
+    phenomena
+    """
 )
-_SINGULAR_IN_S = frozenset("alias canvas gas atlas bias lens chaos".split())
+_SINGULAR_IN_S = words(
+    """
+    alias canvas gas atlas bias lens chaos
+    """
+)
 
 
 def number_of(word: str) -> Number | None:
@@ -44,8 +52,8 @@ def number_of(word: str) -> Number | None:
 
 
 def _table_number(name: str) -> Number | None:
-    words = [w for w in name_words(name) if not w.isdigit()]
-    return number_of(words[-1]) if words else None
+    parts = [w for w in name_words(name) if not w.isdigit()]
+    return number_of(parts[-1]) if parts else None
 
 
 @rule(
@@ -90,9 +98,11 @@ def table_name_plural_mix(ctx: ReviewContext) -> Iterator[Hit]:
 
 # Names that say nothing about what the object holds; `data` and `value` are accepted as
 # column names (payload and key/value columns are an idiom) but not as table names.
-_VAGUE = frozenset(
-    """info information misc miscellaneous stuff temp tmp thing things object objects flag
-    flags foo bar baz dummy""".split()
+_VAGUE = words(
+    """
+    info information misc miscellaneous stuff temp tmp thing things object objects flag
+    flags foo bar baz dummy
+    """
 )
 _VAGUE_TABLES = _VAGUE | frozenset({"data", "value", "values", "table", "tbl"})
 _NUMBERED = re.compile(r"^(col|column|field|attr|attribute|table|tbl|tmp|temp)_?\d+$")
@@ -172,7 +182,9 @@ def _expected(ctx: ReviewContext, key: str, values: dict[str, str | None]) -> st
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)] or "", template)
 
 
-def _conforms(ctx: ReviewContext, name: str, pattern: re.Pattern[str], expected: str | None) -> bool:
+def _conforms(
+    ctx: ReviewContext, name: str, pattern: re.Pattern[str], expected: str | None
+) -> bool:
     if pattern.fullmatch(name):
         return True
     # PostgreSQL cuts a long conventional name at 63 bytes: the cut name still conforms.
@@ -225,7 +237,9 @@ def index_naming_convention(ctx: ReviewContext) -> Iterator[Hit]:
             expected = _expected(ctx, key, values)
             if _conforms(ctx, ix.name, pattern, expected):
                 continue
-            n = Named("index", object_name(t.schema, t.name, ix.name), ix.name, "index", t, t.schema)
+            n = Named(
+                "index", object_name(t.schema, t.name, ix.name), ix.name, "index", t, t.schema
+            )
             yield Hit(
                 kind="index",
                 object=n.object,

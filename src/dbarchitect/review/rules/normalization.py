@@ -238,12 +238,11 @@ def _fk_fix(ctx: ReviewContext, t: Table, c: Column, target: Table, pk: Column) 
     return f"{add} NOT VALID;\nALTER TABLE {ctx.qname(t)} VALIDATE CONSTRAINT {name};"
 
 
-def _partition_note(ctx: ReviewContext, t: Table, column: str) -> str:
-    parts = [p for p in ctx.schema.tables if p.partition_of == t.qualified]
-    having = sum(1 for p in parts if any(fk.columns == (column,) for fk in p.foreign_keys))
+def _partition_note(partitions: list[Table], column: str) -> str:
+    having = sum(1 for p in partitions if any(fk.columns == (column,) for fk in p.foreign_keys))
     if not having:
         return ""
-    return f"; {having} of its {len(parts)} partitions declare one, the parent does not"
+    return f"; {having} of its {len(partitions)} partitions declare one, the parent does not"
 
 
 @rule(
@@ -288,6 +287,10 @@ def implied_foreign_key_missing(ctx: ReviewContext) -> Iterator[Hit]:
                 continue
             found[(target.qualified, pk.name)].append((t, c, target, pk))
     group = int(ctx.threshold("implied-foreign-key-group", 5))
+    partitions: dict[str, list[Table]] = defaultdict(list)
+    for p in ctx.schema.tables:
+        if p.partition_of:
+            partitions[p.partition_of].append(p)
     for (target_name, pk_name), refs in sorted(found.items()):
         if len(refs) >= group:
             cols = [f"{t.qualified}.{c.name}" for t, c, _, _ in refs]
@@ -305,6 +308,6 @@ def implied_foreign_key_missing(ctx: ReviewContext) -> Iterator[Hit]:
                 object=object_name(t.schema, t.name, c.name),
                 message=f"column {t.qualified}.{c.name} looks like a reference to "
                 f"{target_name}({pk_name}) but has no foreign key"
-                + _partition_note(ctx, t, c.name),
+                + _partition_note(partitions[t.qualified], c.name),
                 fix=_fk_fix(ctx, t, c, target, pk),
             )

@@ -133,23 +133,46 @@ def _split_name(text: str) -> list[str]:
     return [*parts, cur]
 
 
-def _fed_columns(ctx: ReviewContext) -> dict[str, list[tuple[Table, Column]]]:
+def _fed_columns(ctx: ReviewContext, keys: set[str]) -> dict[str, list[tuple[Table, Column]]]:
     """Sequence key → the columns it numbers: OWNED BY/identity, or a nextval() default."""
     stats = ctx.stats
     assert stats is not None
-    columns = {object_name(t.schema, t.name, c.name): (t, c) for t, c in ctx.columns()}
+    owned = {stats.sequences[k].owned_by: k for k in keys if stats.sequences[k].owned_by}
     out: dict[str, list[tuple[Table, Column]]] = {}
-    for key, seq in stats.sequences.items():
-        if seq.owned_by in columns:
-            out.setdefault(key, []).append(columns[seq.owned_by])
     for t, c in ctx.columns():
+        key = owned.get(object_name(t.schema, t.name, c.name))
+        if key is not None:
+            out.setdefault(key, []).append((t, c))
         for m in _NEXTVAL.finditer(c.default or ""):
             path = _split_name(m.group(1).replace("''", "'"))
             key = object_name(*(path if len(path) > 1 else [t.schema, *path]))
+            if key not in keys:
+                continue
             fed = out.setdefault(key, [])
             if not any(x is c for _, x in fed):
                 fed.append((t, c))
     return out
+
+
+def _span(seq: SequenceStats, column_types: list[str]) -> tuple[int, int, int | None]:
+    """The usable range of a sequence feeding columns of these types, and which column
+    type (index into `column_types`) narrows it, or None when the sequence itself does."""
+    lo, hi, by = seq.min_value, seq.max_value, None
+    for i, name in enumerate(column_types):
+        c_lo, c_hi = _RANGE.get(name, _RANGE["bigint"])
+        if seq.increment > 0 and c_hi < hi:
+            hi, by = c_hi, i
+        if seq.increment < 0 and c_lo > lo:
+            lo, by = c_lo, i
+    return lo, hi, by
+
+
+def _used(seq: SequenceStats, lo: int, hi: int) -> float:
+    """The share of [lo, hi] the sequence has consumed, in its direction."""
+    if hi <= lo or seq.last_value is None:
+        return 0.0
+    done = seq.last_value - lo if seq.increment > 0 else hi - seq.last_value
+    return done / (hi - lo)
 
 
 def _widen(ctx: ReviewContext, fed: list[tuple[Table, Column]]) -> list[str]:
@@ -222,36 +245,38 @@ def sequence_near_exhaustion(ctx: ReviewContext) -> Iterator[Hit]:
         return
     max_used = ctx.threshold("sequence-used-max", 0.75)
     namespaces = {ns.name for ns in ctx.schema.namespaces}
-    feeds = _fed_columns(ctx)
+    # Which columns a sequence feeds only matters when a narrow one could put it over the
+    # limit; mapping every column of a large schema for every sequence would be wasted.
+    candidates: dict[str, str] = {}
     for key, seq in stats.sequences.items():
         schema = next((ns for ns in namespaces if key.startswith(ns + ".")), None)
         if schema is None or seq.last_value is None or seq.cycle or seq.increment == 0:
             continue
+        if any(_used(seq, *_span(seq, [name])[:2]) > max_used for name in _RANGE):
+            candidates[key] = schema
+    feeds = _fed_columns(ctx, set(candidates)) if candidates else {}
+    for key, schema in candidates.items():
+        seq = stats.sequences[key]
         fed = feeds.get(key, [])
-        lo, hi = seq.min_value, seq.max_value
-        type_lo, type_hi = _RANGE.get(seq.data_type, _RANGE["bigint"])
-        bound = f"{seq.data_type} sequence"
-        if (seq.increment > 0 and hi < type_hi) or (seq.increment < 0 and lo > type_lo):
-            bound = "the sequence's " + ("MAXVALUE" if seq.increment > 0 else "MINVALUE")
-        for t, c in fed:
-            c_lo, c_hi = _RANGE.get(c.type, _RANGE["bigint"])
-            if seq.increment > 0 and c_hi < hi:
-                hi, bound = c_hi, f"{c.type} column {t.qualified}.{c.name}"
-            if seq.increment < 0 and c_lo > lo:
-                lo, bound = c_lo, f"{c.type} column {t.qualified}.{c.name}"
-        if hi <= lo:
-            continue
-        ascending = seq.increment > 0
-        used = (seq.last_value - lo if ascending else hi - seq.last_value) / (hi - lo)
+        lo, hi, by = _span(seq, [c.type for _, c in fed])
+        used = _used(seq, lo, hi)
         if used <= max_used:
             continue
-        limit = hi if ascending else lo
+        if by is not None:
+            t, c = fed[by]
+            bound = f"{c.type} column {t.qualified}.{c.name}"
+        elif (seq.increment > 0 and hi < _RANGE.get(seq.data_type, _RANGE["bigint"])[1]) or (
+            seq.increment < 0 and lo > _RANGE.get(seq.data_type, _RANGE["bigint"])[0]
+        ):
+            bound = "the sequence's " + ("MAXVALUE" if seq.increment > 0 else "MINVALUE")
+        else:
+            bound = f"{seq.data_type} sequence"
         name = sql_name(ctx, schema, key[len(schema) + 1 :])
         yield Hit(
             kind="sequence",
             object=key,
             message=f"sequence {key} has used {used:.0%} of its range: last value "
-            f"{seq.last_value:,} of at most {limit:,} ({bound})",
+            f"{seq.last_value:,} of at most {hi if seq.increment > 0 else lo:,} ({bound})",
             fix=_sequence_fix(ctx, name, seq, fed),
         )
 

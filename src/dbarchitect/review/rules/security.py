@@ -269,10 +269,9 @@ def rls_not_forced(ctx: ReviewContext) -> Iterator[Hit]:
             )
 
 
-def _rls_reached(ctx: ReviewContext, view: View, rls: set[str]) -> list[str]:
+def _rls_reached(views: dict[str, View], view: View, rls: set[str]) -> list[str]:
     """The RLS tables `view` reads, directly or through other views: a view nested in one that
     runs as its owner is checked with that owner's rights too, whatever its own setting."""
-    views = {f"rel:{v.schema}.{v.name}": v for v in ctx.schema.views}
     seen: set[str] = set()
     found: set[str] = set()
     todo = list(view.depends_on)
@@ -316,10 +315,11 @@ def view_bypasses_rls(ctx: ReviewContext) -> Iterator[Hit]:
     rls = {f"rel:{t.schema}.{t.name}" for t in ctx.schema.tables if t.rls_enabled}
     if not rls:
         return
+    views = {f"rel:{v.schema}.{v.name}": v for v in ctx.schema.views}
     for v in ctx.schema.views:
         if not v.materialized and _invoker(v):
             continue
-        reached = _rls_reached(ctx, v, rls)
+        reached = _rls_reached(views, v, rls)
         if not reached:
             continue
         tables = ", ".join(reached)

@@ -65,8 +65,9 @@ def security_definer_without_search_path(ctx: ReviewContext) -> Iterator[Hit]:
         if not f.security_definer:
             continue
         path = _search_path(f)
-        own = f.schema if f.schema not in writable else None
-        safe = ", ".join(["pg_catalog", *([ctx.quote(own)] if own else []), "pg_temp"])
+        # The function's own schema stays on the path so its body keeps working; if PUBLIC may
+        # create there, grant-to-public reports it and this rule keeps firing until it is fixed.
+        safe = f"pg_catalog, {ctx.quote(f.schema)}, pg_temp"
         verb = "PROCEDURE" if f.kind == "procedure" else "FUNCTION"
         fix = f"ALTER {verb} {_function_sql(ctx, f)} SET search_path = {safe};"
         if path is None:

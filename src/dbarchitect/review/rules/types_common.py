@@ -15,6 +15,11 @@ _NEXTVAL = re.compile(r"^nextval\('((?:[^']|'')+)'::regclass\)$")
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
+def words(text: str) -> frozenset[str]:
+    """A word list written as text, one or more words a line."""
+    return frozenset(text.split())
+
+
 def name_words(name: str) -> list[str]:
     """The lower-case words of a snake_case, camelCase or PascalCase name."""
     return [w.lower() for w in _WORD.findall(name)]
@@ -51,17 +56,21 @@ def nextval_sequence(default: str | None) -> tuple[str, str] | None:
 
 
 # Words that name an amount of money, singular and plural; matched as whole words.
-_MONEY_WORDS = frozenset(
-    """price prices amount amounts cost costs total totals subtotal subtotals balance balances
+_MONEY_WORDS = words(
+    """
+    price prices amount amounts cost costs total totals subtotal subtotals balance balances
     fee fees salary salaries tax taxes payment payments wage wages revenue revenues charge
     charges refund refunds budget budgets income incomes profit profits fare fares payout
-    payouts earnings paid""".split()
+    payouts earnings paid
+    """
 )
 # Words that make a money-sounding name a quantity of something else (tax_rate, total_weight).
-_NOT_MONEY_WORDS = frozenset(
-    """rate rates ratio percent percentage pct count counts weight score distance time
-    duration factor quantity qty size length height width volume speed hours minutes seconds
-    days points votes rank rating calories bytes pages items""".split()
+_NOT_MONEY_WORDS = words(
+    """
+    rate rates ratio percent percentage pct count counts weight score distance time
+    duration factor quantity qty size length height width volume speed hours minutes
+    seconds days points votes rank rating calories bytes pages items
+    """
 )
 
 
@@ -189,7 +198,8 @@ def integer_primary_key(ctx: ReviewContext) -> Iterator[Hit]:
 def _int_max(type_: str) -> int:
     """The largest value of a 32-bit (or MySQL 24-bit) integer type."""
     bits = 24 if type_.lower().startswith("mediumint") else 32
-    return 2 ** (bits if "unsigned" in type_.lower() else bits - 1) - 1
+    magnitude_bits = bits if "unsigned" in type_.lower() else bits - 1
+    return int(2**magnitude_bits) - 1
 
 
 _DISPLAY_WIDTH = re.compile(r"^(tinyint|smallint|mediumint|int|integer|bigint)\(\d+\)")

@@ -71,9 +71,9 @@ def affinity_surprise(declared: str) -> str | None:
     words = _base_words(declared)
     if aff == "INTEGER" and not any(_INTEGER_WORD.match(w) for w in words):
         return (
-            f"has INTEGER affinity because its name contains INT: fractional values that "
-            f"are whole (1.0) are stored as integers and text that looks like a number "
-            f"becomes one"
+            "has INTEGER affinity because its name contains INT: fractional values that "
+            "are whole (1.0) are stored as integers and text that looks like a number "
+            "becomes one"
         )
     if aff == "NUMERIC" and words and words[0] in _STRING_NAMES:
         return (
@@ -101,7 +101,7 @@ point, INTEGER for integers, BLOB for bytes. Changing a column's type needs a ta
 SQLite (create the new table, copy, drop, rename). DATETIME, BOOLEAN, DECIMAL and JSON get
 NUMERIC affinity by design and are not reported; nor are columns without a declared type.
 """,
-    example="CREATE TABLE product (code TEXT NOT NULL, weight REAL);  -- not STRING, FLOATING POINT",
+    example="CREATE TABLE product (code TEXT NOT NULL, weight REAL);  -- not STRING, FLOAT POINT",
     engines=("sqlite",),
 )
 def sqlite_affinity_surprise(ctx: ReviewContext) -> Iterator[Hit]:
@@ -115,6 +115,24 @@ def sqlite_affinity_surprise(ctx: ReviewContext) -> Iterator[Hit]:
                 object=object_name(t.schema, t.name, c.name),
                 message=f"column {t.name}.{c.name} declared {c.type} {why}",
             )
+
+
+def schema_wide(ctx: ReviewContext, hits: list[Hit]) -> bool:
+    """Whether table findings cover most of the schema: then they share one cause (a server
+    or database default, a habit such as NVARCHAR) and are reported once, for the database."""
+    return len(hits) > max(3, len(ctx.tables) / 2)
+
+
+def database_hit(ctx: ReviewContext, hits: list[Hit], what: str, first_fix: str | None) -> Hit:
+    """One database finding standing for many table findings, with all their fixes."""
+    names = ", ".join(h.object for h in hits[:5]) + (", …" if len(hits) > 5 else "")
+    fixes = [f for f in (first_fix, *(h.fix for h in hits)) if f]
+    return Hit(
+        kind="database",
+        object="database",
+        message=f"{len(hits)} of {len(ctx.tables)} tables {what}: {names}",
+        fix=" ".join(fixes) or None,
+    )
 
 
 _UTF8MB3 = re.compile(r"^utf8(mb3)?_", re.IGNORECASE)
@@ -138,33 +156,31 @@ fails in strict mode or silently truncates the string otherwise. `utf8mb3` is de
     solution="""
 Convert to `utf8mb4` with the matching collation: the whole table with CONVERT TO when its
 default is utf8mb3 (this also resets columns with their own collation), else the columns
-one by one. MySQL's NATIONAL CHAR and NVARCHAR types are utf8mb3 too. Both rewrite the table; indexed
-VARCHAR columns take up to 4 bytes per character, which can exceed the index key limit
-(767 bytes on COMPACT/REDUNDANT row formats, 3072 on DYNAMIC). Change the database default
-too so new tables get utf8mb4.
+one by one. MySQL's NATIONAL CHAR and NVARCHAR types are utf8mb3 too. Both rewrite the
+table; indexed VARCHAR columns take up to 4 bytes per character, which can exceed the index
+key limit (767 bytes on COMPACT/REDUNDANT row formats, 3072 on DYNAMIC). Change the database
+default too so new tables get utf8mb4. When most tables are affected the cause is
+schema-wide (a database default, the NVARCHAR habit) and one finding for the database
+stands for them all.
 """,
     example="ALTER TABLE customer CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;",
     engines=("mysql",),
 )
 def mysql_utf8mb3_charset(ctx: ReviewContext) -> Iterator[Hit]:
     db = dict(ctx.schema.options).get("collation", "")
-    if _UTF8MB3.match(db):
-        yield Hit(
-            kind="database",
-            object="database",
-            message=f"the database's default collation {db} is 3-byte utf8: new tables get it",
-            fix=f"ALTER DATABASE CHARACTER SET utf8mb4 COLLATE {_utf8mb4(db)};",
-        )
+    hits: list[Hit] = []
     for t in ctx.tables:
         collation = dict(t.options).get("collation", "")
         if _UTF8MB3.match(collation):
-            yield Hit(
-                kind="table",
-                object=object_name(t.schema, t.name),
-                message=f"table {t.qualified} uses collation {collation}, a 3-byte utf8 that "
-                "cannot store characters outside the BMP",
-                fix=f"ALTER TABLE {ctx.qname(t)} CONVERT TO CHARACTER SET utf8mb4 COLLATE "
-                f"{_utf8mb4(collation)};",
+            hits.append(
+                Hit(
+                    kind="table",
+                    object=object_name(t.schema, t.name),
+                    message=f"table {t.qualified} uses collation {collation}, a 3-byte utf8 "
+                    "that cannot store characters outside the BMP",
+                    fix=f"ALTER TABLE {ctx.qname(t)} CONVERT TO CHARACTER SET utf8mb4 COLLATE "
+                    f"{_utf8mb4(collation)};",
+                )
             )
             continue
         # Columns (NATIONAL/NVARCHAR ones are utf8mb3 in MySQL) on a table of another charset:
@@ -179,13 +195,27 @@ def mysql_utf8mb3_charset(ctx: ReviewContext) -> Iterator[Hit]:
             for c in bad
         )
         names = ", ".join(c.name for c in bad)
-        yield Hit(
-            kind="table",
-            object=object_name(t.schema, t.name),
-            message=f"table {t.qualified} has {len(bad)} column(s) in 3-byte utf8 "
-            f"(collation {bad[0].collation}): {names}",
-            fix=f"ALTER TABLE {ctx.qname(t)} {modify};",
+        hits.append(
+            Hit(
+                kind="table",
+                object=object_name(t.schema, t.name),
+                message=f"table {t.qualified} has {len(bad)} column(s) in 3-byte utf8 "
+                f"(collation {bad[0].collation}): {names}",
+                fix=f"ALTER TABLE {ctx.qname(t)} {modify};",
+            )
         )
+    db_fix = f"ALTER DATABASE CHARACTER SET utf8mb4 COLLATE {_utf8mb4(db)};"
+    if schema_wide(ctx, hits):
+        yield database_hit(ctx, hits, "use 3-byte utf8", db_fix if _UTF8MB3.match(db) else None)
+        return
+    if _UTF8MB3.match(db):
+        yield Hit(
+            kind="database",
+            object="database",
+            message=f"the database's default collation {db} is 3-byte utf8: new tables get it",
+            fix=db_fix,
+        )
+    yield from hits
 
 
 # Engines without transactions or crash recovery; MEMORY, ARCHIVE and CSV are deliberate
@@ -204,21 +234,32 @@ corrupt, a failed multi-statement change is half applied, and every write locks 
 table. InnoDB, the default since MySQL 5.5, has none of these problems and supports FULLTEXT
 and spatial indexes too.
 """,
-    solution="Convert the table to InnoDB (the ALTER rebuilds it).",
+    solution="""
+Convert the table to InnoDB (the ALTER rebuilds it). When most tables use MyISAM, the server's
+default engine is the cause: one finding for the database stands for them all, and
+default_storage_engine should be set to InnoDB.
+""",
     example="ALTER TABLE film_text ENGINE=InnoDB;",
     engines=("mysql",),
 )
 def mysql_myisam_engine(ctx: ReviewContext) -> Iterator[Hit]:
+    hits = []
     for t in ctx.tables:
         engine = dict(t.options).get("engine", "")
         if engine.lower() in _UNSAFE_ENGINES:
-            yield Hit(
-                kind="table",
-                object=object_name(t.schema, t.name),
-                message=f"table {t.qualified} uses the {engine} engine: no transactions, "
-                "foreign keys or crash recovery",
-                fix=f"ALTER TABLE {ctx.qname(t)} ENGINE=InnoDB;",
+            hits.append(
+                Hit(
+                    kind="table",
+                    object=object_name(t.schema, t.name),
+                    message=f"table {t.qualified} uses the {engine} engine: no transactions, "
+                    "foreign keys or crash recovery",
+                    fix=f"ALTER TABLE {ctx.qname(t)} ENGINE=InnoDB;",
+                )
             )
+    if schema_wide(ctx, hits):
+        yield database_hit(ctx, hits, "use a non-transactional engine (MyISAM)", None)
+    else:
+        yield from hits
 
 
 _ZERO_DATE = re.compile(r"^'?0000-00-00")
