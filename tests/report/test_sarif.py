@@ -20,7 +20,13 @@ import pytest
 
 from dbarchitect import __version__
 from dbarchitect.report.findings import render_findings
-from dbarchitect.report.sarif import SCHEMA_URI, artifact_location, pascal_case, sarif_log
+from dbarchitect.report.sarif import (
+    LEVELS,
+    SCHEMA_URI,
+    artifact_location,
+    pascal_case,
+    sarif_log,
+)
 from dbarchitect.review import Finding, ReviewConfig, Rule, all_rules
 from dbarchitect.review.locate import locate
 from dbarchitect.review.source import review_source
@@ -179,7 +185,7 @@ def test_real_review_is_valid_sarif(fk_review: tuple[list[Finding], list[Path]])
     }
     lines = (FK_CASE / "fail.sql").read_text().splitlines()
     assert "customer_id bigint REFERENCES customer" in lines[physical["region"]["startLine"] - 1]
-    assert fk["level"] == "warning"
+    assert fk["level"] == LEVELS[RULES["fk-without-index"].severity]
     assert fk["message"]["text"].startswith("foreign key orders_customer_id_fkey")
     assert "\nFix: CREATE INDEX" in fk["message"]["text"]
     finding = next(f for f in findings if f.rule == "fk-without-index")
@@ -206,7 +212,7 @@ def test_rule_descriptor_documents_the_rule(fk_review: tuple[list[Finding], list
     assert rule["help"]["text"].startswith(meta.solution)
     assert meta.example in rule["help"]["text"]
     assert f"```sql\n{meta.example}\n```" in rule["help"]["markdown"]
-    assert rule["defaultConfiguration"]["level"] == "warning"
+    assert rule["defaultConfiguration"]["level"] == LEVELS[meta.severity]
     assert rule["properties"]["tags"] == ["keys"]
 
 

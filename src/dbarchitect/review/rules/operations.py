@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarchitect.model import Index, Table
 from dbarchitect.review.context import ReviewContext, object_name
 from dbarchitect.review.finding import Hit
 from dbarchitect.review.registry import rule
@@ -42,6 +43,7 @@ may still serve queries on a replica, and a monthly report may need an index a w
 Check the replicas and the rare jobs (month-end reports, batch imports), then drop the index
 with DROP INDEX CONCURRENTLY, which does not block writes. Unique indexes and those behind
 constraints are never reported (they enforce something even when unread), nor are indexes
+that lead with a foreign key's columns (deleting a referenced row needs them), nor indexes
 smaller than `unused-index-min-bytes` (default 1 MiB): they cost little, and the planner often
 prefers a sequential scan on a table that small anyway.
 """,
@@ -74,7 +76,9 @@ def unused_index(ctx: ReviewContext) -> Iterator[Hit]:
     window = days(stats.window_seconds)
     for t in ctx.schema.tables:
         for ix in t.indexes:
-            if ix.unique or ix.parent:
+            if ix.unique or ix.parent or _serves_foreign_key(t, ix):
+                continue
+            if ("invalid", "true") in ix.options:  # invalid-index reports it, with its fix
                 continue
             used = usage(t.schema, t.name, ix.name)
             if used is None or used[0] > 0 or used[1] < min_bytes:
@@ -88,6 +92,19 @@ def unused_index(ctx: ReviewContext) -> Iterator[Hit]:
                 f"scanned once in {window} of statistics",
                 fix=f"DROP INDEX {concurrently}{sql_name(ctx, t.schema, ix.name)};",
             )
+
+
+def _serves_foreign_key(t: Table, ix: Index) -> bool:
+    """The index's leading columns are a foreign key's: deletes and key updates on the
+    referenced table need it even if nothing scanned it lately (see fk-without-index)."""
+    if ix.where:
+        return False
+    for fk in t.foreign_keys:
+        lead = ix.keys[: len(fk.columns)]
+        plain = len(lead) == len(fk.columns) and not any(k.expression for k in lead)
+        if plain and {k.column for k in lead} == set(fk.columns):
+            return True
+    return False
 
 
 @rule(
