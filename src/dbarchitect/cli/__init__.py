@@ -7,6 +7,7 @@ import sys
 import typer
 
 from dbarchitect import __version__
+from dbarchitect.cli import check as check_cmd
 from dbarchitect.cli import inspect as inspect_cmd
 from dbarchitect.cli import review as review_cmd
 from dbarchitect.errors import DbarchError
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.command("inspect")(inspect_cmd.inspect)
 app.command("review")(review_cmd.review)
 app.command("rules")(review_cmd.rules)
+app.command("check")(check_cmd.check)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,121 @@
+"""`dbarch check MIGRATION…`: what each statement of a migration will do to production."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dbarchitect.errors import InputError
+from dbarchitect.review.finding import RANK
+
+
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+class CheckFailOn(StrEnum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+    never = "never"
+
+
+def check(
+    migrations: Annotated[
+        list[str],
+        typer.Argument(
+            help="Migration SQL files or directories (in name order); `-` reads stdin.",
+            show_default=False,
+        ),
+    ],
+    schema_source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--schema",
+            "-s",
+            help="What the migration runs against: SQL files, a directory, schema JSON or a URL.",
+        ),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="The target database (read-only introspection)."),
+    ] = None,
+    pg_version: Annotated[
+        int | None,
+        typer.Option(
+            "--pg-version",
+            help="PostgreSQL major version to judge for [default: --url's server, else 15].",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        CheckFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format (github when GITHUB_ACTIONS is set, else text).",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ] = None,
+    fail_on: Annotated[
+        CheckFailOn,
+        typer.Option("--fail-on", help="Exit 1 when a hazard is at least this severe."),
+    ] = CheckFailOn.error,
+) -> None:
+    """Check migrations for statements that block traffic, rewrite tables or lose data."""
+    from dbarchitect.engines.url import parse_url
+    from dbarchitect.migrate.safety.check import check_migrations, url_volatility
+    from dbarchitect.migrate.safety.hazards import HAZARDS
+    from dbarchitect.model.schema import Schema
+    from dbarchitect.report.findings import render_findings
+    from dbarchitect.sources import introspect_url, load_schema
+
+    schema: Schema | None = None
+    volatility = None
+    version = pg_version
+    if schema_source and url:
+        raise InputError("give either --schema or --url, not both")
+    if url is not None:
+        target = parse_url(url)
+        if target.dialect != "postgres":
+            raise InputError(f"--url {target}: dbarch check handles PostgreSQL migrations only")
+        from dbarchitect.engines.postgres import connect
+
+        with connect(target, read_only=True) as session:
+            server = session.server_version
+        schema = introspect_url(target)
+        volatility = url_volatility(target)
+        version = version or server // 10000
+    elif schema_source:
+        schema = load_schema(schema_source, dialect="postgres")
+    if version is not None and not 9 <= version <= 99:
+        raise InputError(f"--pg-version {version}: expected a major version such as 15")
+    findings = check_migrations(
+        migrations, schema=schema, pg_version=version or 15, volatility=volatility
+    )
+    chosen = fmt or (
+        CheckFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else CheckFormat.text
+    )
+    files = _files(migrations)
+    text = render_findings(
+        findings, chosen.value, rules=HAZARDS, source=" ".join(migrations), files=files
+    )
+    typer.echo(text, nl=False)
+    threshold = fail_on.value
+    if threshold != "never" and any(RANK[f.severity] >= RANK[threshold] for f in findings):
+        raise typer.Exit(1)
+
+
+def _files(migrations: list[str]) -> list[Path] | None:
+    from dbarchitect.migrate.safety.parse import migration_files
+
+    found = migration_files([m for m in migrations if m != "-"])
+    return [p for p in found if isinstance(p, Path)] or None

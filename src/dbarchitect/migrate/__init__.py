@@ -1,0 +1,1 @@
+"""Migrations: safety checks of migration files (diffing comes with the diff issue)."""
