@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +53,9 @@ _LOCKS = (
     " AND pid = %s AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
 # Every lock of the backend, any type: a statement waiting on a transaction id is blocked too.
-_ALL_LOCKS = "SELECT relation, mode, granted, locktype = 'relation' FROM pg_locks WHERE pid = %s"
+_ALL_LOCKS = (
+    "SELECT relation, mode, granted, locktype = 'relation', virtualxid FROM pg_locks WHERE pid = %s"
+)
 _XACT_SCANS = "SELECT relid, seq_scan FROM pg_stat_xact_user_tables"
 _SCANS = "SELECT relid, seq_scan FROM pg_stat_user_tables"
 _MAX_BLOCKERS = 30  # connections, one per table, for statements watched from outside
@@ -208,8 +210,8 @@ def _alone(conn: Conn, url: DatabaseURL, text: str, line: int) -> Measured:
         thread.start()
         while not done.is_set():
             rows = probe.execute(_ALL_LOCKS, (pid,)).fetchall()
-            seen |= {(oid, mode) for oid, mode, _, is_rel in rows if is_rel}
-            for oid, mode, granted, is_rel in rows:
+            seen |= {(oid, mode) for oid, mode, _, is_rel, _ in rows if is_rel}
+            for oid, mode, granted, is_rel, vxid in rows:
                 if granted or not blockers or (oid, mode) in handled:
                     continue
                 if is_rel and oid in blockers:
@@ -218,7 +220,13 @@ def _alone(conn: Conn, url: DatabaseURL, text: str, line: int) -> Measured:
                     # that conflicts with every stronger mode, to catch a later upgrade.
                     held = max((m for o, m in seen if o == oid), key=STRENGTH.__getitem__)
                     blockers[oid] = blockers[oid].hand_over(stack, probe, url, held)
-                else:  # a wait on anything else (older transactions) may be on a blocker
+                elif vxid is not None and any(b.vxid == vxid for b in blockers.values()):
+                    # Waiting for a blocker's transaction to end (CONCURRENTLY): end it, and
+                    # put a fresh one in its place, which the statement does not wait for.
+                    for key, blocker in list(blockers.items()):
+                        if blocker.vxid == vxid:
+                            blockers[key] = blocker.renew(stack, probe, url)
+                else:  # a wait on anything else: let everything through
                     for blocker in blockers.values():
                         blocker.release()
                     blockers.clear()
@@ -269,30 +277,48 @@ class _Blocker:
         self.conn: Conn = stack.enter_context(psycopg.connect(conninfo(url), autocommit=True))
         self.conn.execute("BEGIN")
         self.thread: threading.Thread | None = None
+        self.mode = ""
+        self.vxid: str | None = None
 
     def request(self, mode: str) -> None:
         """Ask for the lock from a thread: it may have to queue behind the watched statement."""
+        self.mode = mode
 
         def lock() -> None:
-            try:
+            # An error means release() cancelled it: the statement went on without it.
+            with suppress(psycopg.Error):
                 self.conn.execute(f"LOCK TABLE ONLY {self.name} IN {mode} MODE")
-            except psycopg.Error:
-                pass  # cancelled by release(): the statement went on without it
 
         self.thread = threading.Thread(target=lock, daemon=True)
         self.thread.start()
+
+    def renew(self, stack: ExitStack, probe: Conn, url: DatabaseURL) -> _Blocker:
+        """A new transaction holding the same lock, replacing this one."""
+        nxt = _Blocker(stack, url, self.oid, self.name)
+        if self.mode:
+            nxt.request(self.mode)
+            nxt.wait_queued(probe)
+        self.release()
+        return nxt
+
+    def wait_queued(self, probe: Conn) -> None:
+        """Until the lock request shows in pg_locks (granted or queued); note our vxid."""
+        while True:
+            rows = probe.execute(
+                "SELECT relation, virtualxid FROM pg_locks WHERE pid = %s"
+                " AND locktype IN ('relation', 'virtualxid')",
+                (self.conn.info.backend_pid,),
+            ).fetchall()
+            self.vxid = next((v for r, v in rows if v is not None), None)
+            if any(r == self.oid for r, _ in rows) and self.vxid is not None:
+                return
 
     def hand_over(self, stack: ExitStack, probe: Conn, url: DatabaseURL, held: str) -> _Blocker:
         """Queue the next blocker for `held`'s upgrades, then release this one."""
         nxt = _Blocker(stack, url, self.oid, self.name)
         if held in _NEXT_BLOCK:
             nxt.request(_NEXT_BLOCK[held])
-            # Queued behind the statement's request, so that one is granted first.
-            while not probe.execute(
-                "SELECT 1 FROM pg_locks WHERE pid = %s AND relation = %s",
-                (nxt.conn.info.backend_pid, self.oid),
-            ).fetchall():
-                pass
+            nxt.wait_queued(probe)  # behind the statement's request: that one goes first
         self.release()
         return nxt
 
@@ -320,7 +346,8 @@ def _blockers(stack: ExitStack, probe: Conn, url: DatabaseURL) -> dict[int, _Blo
     blockers: dict[int, _Blocker] = {}
     for oid, name in tables:
         blocker = _Blocker(stack, url, oid, name)
-        blocker.conn.execute(f"LOCK TABLE ONLY {name} IN ACCESS EXCLUSIVE MODE")
+        blocker.request("ACCESS EXCLUSIVE")
+        blocker.wait_queued(probe)
         blockers[oid] = blocker
     return blockers
 
