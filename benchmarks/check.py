@@ -62,6 +62,13 @@ def main() -> None:
         ours[c.name] = any(f.rule not in ADVICE and f.severity != "info" for f in found)
     ours_time = time.perf_counter() - t0
 
+    bare: dict[str, bool] = {}
+    t0 = time.perf_counter()
+    for c in cases:
+        found = check_migrations([c / "migration.sql"])
+        bare[c.name] = any(f.rule not in ADVICE and f.severity != "info" for f in found)
+    bare_time = time.perf_counter() - t0
+
     theirs: dict[str, bool] = {}
     t0 = time.perf_counter()
     for c in cases:
@@ -87,12 +94,15 @@ def main() -> None:
 
     p1, r1 = score(ours, truth)
     p2, r2 = score(theirs, truth)
+    p3, r3 = score(bare, truth)
     positives = sum(truth.values())
     rows = [
         f"- corpus: {len(cases)} migrations labelled from rehearsals on PostgreSQL 15 "
         f"({positives} hazardous, {len(cases) - positives} safe)",
         f"- dbarchitect check (with each case's schema): precision **{p1:.2f}**, recall "
         f"**{r1:.2f}**, {ours_time:.1f} s (includes loading each schema into a scratch database)",
+        f"- dbarchitect check without a schema (as squawk runs): precision **{p3:.2f}**, "
+        f"recall **{r3:.2f}**, {bare_time:.1f} s",
         f"- {version} (style rules excluded): precision **{p2:.2f}**, recall **{r2:.2f}**, "
         f"{squawk_time:.1f} s",
     ]
