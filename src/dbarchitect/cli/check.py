@@ -69,11 +69,23 @@ def check(
         CheckFailOn,
         typer.Option("--fail-on", help="Exit 1 when a hazard is at least this severe."),
     ] = CheckFailOn.error,
+    rehearse: Annotated[
+        bool,
+        typer.Option(
+            "--rehearse",
+            help="Also run the migration on a scratch copy of the schema filled with rows, "
+            "and report the locks, rewrites and time measured per statement.",
+        ),
+    ] = False,
+    rows: Annotated[
+        int, typer.Option("--rows", help="Rows per table for --rehearse.", min=1)
+    ] = 10_000,
 ) -> None:
     """Check migrations for statements that block traffic, rewrite tables or lose data."""
     from dbarchitect.engines.url import parse_url
-    from dbarchitect.migrate.safety.check import check_migrations, url_volatility
+    from dbarchitect.migrate.safety.check import check_statements, url_volatility
     from dbarchitect.migrate.safety.hazards import HAZARDS
+    from dbarchitect.migrate.safety.parse import parse_migrations
     from dbarchitect.model.schema import Schema
     from dbarchitect.report.findings import render_findings
     from dbarchitect.sources import introspect_url, load_schema
@@ -98,8 +110,15 @@ def check(
         schema = load_schema(schema_source, dialect="postgres")
     if version is not None and not 9 <= version <= 99:
         raise InputError(f"--pg-version {version}: expected a major version such as 15")
-    findings = check_migrations(
-        migrations, schema=schema, pg_version=version or 15, volatility=volatility
+    if rehearse and schema is None:
+        raise InputError(
+            "--rehearse needs the schema the migration runs against (--schema or --url)"
+        )
+    if rehearse and "-" in migrations:
+        raise InputError("--rehearse needs migration files, not standard input")
+    parsed = parse_migrations(migrations)
+    findings = check_statements(
+        parsed, schema=schema, pg_version=version or 15, volatility=volatility
     )
     chosen = fmt or (
         CheckFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else CheckFormat.text
@@ -109,6 +128,15 @@ def check(
         findings, chosen.value, rules=HAZARDS, source=" ".join(migrations), files=files
     )
     typer.echo(text, nl=False)
+    if rehearse and schema is not None:
+        from dbarchitect.migrate.safety.check import predict_statements
+        from dbarchitect.migrate.safety.compare import rehearse_migrations, render_comparisons
+
+        predicted = predict_statements(
+            parsed, schema=schema, pg_version=version or 15, volatility=volatility
+        )
+        compared = rehearse_migrations(parsed, predicted, schema, rows=rows)
+        typer.echo("\n" + render_comparisons(compared, rows), nl=False)
     threshold = fail_on.value
     if threshold != "never" and any(RANK[f.severity] >= RANK[threshold] for f in findings):
         raise typer.Exit(1)

@@ -21,7 +21,7 @@ from pglast.enums import VariableSetKind
 from dbarchitect.dialects.postgres.locks import Concern, Prediction, predict, qualify, walk
 from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.migrate.safety import plans
-from dbarchitect.migrate.safety.effects import blocks_reads, blocks_writes
+from dbarchitect.migrate.safety.effects import Effect, blocks_reads, blocks_writes
 from dbarchitect.migrate.safety.hazards import HAZARDS
 from dbarchitect.migrate.safety.parse import (
     MAX_IDENTIFIER_BYTES,
@@ -82,6 +82,7 @@ class _Walker:
     def __init__(self, state: SchemaState) -> None:
         self.state = state
         self.findings: list[Finding] = []
+        self.predicted: list[tuple[Statement, Effect]] = []
 
     def emit(self, stmt: Statement, rule: str, obj: str, message: str, fix: str | None) -> None:
         if rule in stmt.ignored or "*" in stmt.ignored:
@@ -131,6 +132,7 @@ class _Walker:
         if isinstance(node, _CREATES):
             self.state.apply(node)  # the relation it creates is new from the start
         pred = predict(node, self.state)
+        self.predicted.append((stmt, pred.effect))
         self._enum(stmt, node, tx)
         if not pred.effect.in_transaction and tx.explicit:
             what = stmt.text.split("\n", 1)[0][:80]
@@ -322,13 +324,33 @@ def check_statements(
     volatility: Callable[[str], str] | None = None,
 ) -> list[Finding]:
     """Hazards of already parsed migrations, in the order given (see `check_migrations`)."""
+    return _walk(migrations, schema, pg_version, volatility).findings
+
+
+def predict_statements(
+    migrations: Sequence[MigrationFile],
+    *,
+    schema: Schema | None = None,
+    pg_version: int = 15,
+    volatility: Callable[[str], str] | None = None,
+) -> list[tuple[Statement, Effect]]:
+    """The predicted effect of every statement (transaction control and SET left out)."""
+    return _walk(migrations, schema, pg_version, volatility).predicted
+
+
+def _walk(
+    migrations: Sequence[MigrationFile],
+    schema: Schema | None,
+    pg_version: int,
+    volatility: Callable[[str], str] | None,
+) -> _Walker:
     state = SchemaState(
         schema, pg_version=pg_version, volatility=volatility or _lazy_scratch_volatility
     )
     walker = _Walker(state)
     for migration in migrations:
         walker.walk_file(migration)
-    return walker.findings
+    return walker
 
 
 def check_migrations(
