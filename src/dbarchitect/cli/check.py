@@ -20,6 +20,12 @@ class CheckFormat(StrEnum):
     github = "github"
 
 
+class CheckDialect(StrEnum):
+    postgres = "postgres"
+    mysql = "mysql"
+    sqlite = "sqlite"
+
+
 class CheckFailOn(StrEnum):
     error = "error"
     warning = "warning"
@@ -80,8 +86,15 @@ def check(
     rows: Annotated[
         int, typer.Option("--rows", help="Rows per table for --rehearse.", min=1)
     ] = 10_000,
+    dialect: Annotated[
+        CheckDialect,
+        typer.Option("--dialect", help="The engine the migration is for.", case_sensitive=False),
+    ] = CheckDialect.postgres,
 ) -> None:
     """Check migrations for statements that block traffic, rewrite tables or lose data."""
+    if dialect is not CheckDialect.postgres:
+        _check_other(dialect.value, migrations, schema_source, url, fmt, fail_on, rehearse)
+        return
     from dbarchitect.engines.url import parse_url
     from dbarchitect.migrate.safety.check import check_statements, url_volatility
     from dbarchitect.migrate.safety.hazards import HAZARDS
@@ -120,6 +133,18 @@ def check(
     findings = check_statements(
         parsed, schema=schema, pg_version=version or 15, volatility=volatility
     )
+    if url is not None:
+        from dbarchitect.migrate.safety.live import live_check
+
+        # Sizes give each hazard its blast radius; the catalog and rows test the assumptions.
+        findings = live_check(
+            parsed,
+            findings,
+            parse_url(url),
+            schema=schema,
+            pg_version=version or 15,
+            volatility=volatility,
+        )
     chosen = fmt or (
         CheckFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else CheckFormat.text
     )
@@ -137,6 +162,53 @@ def check(
         )
         compared = rehearse_migrations(parsed, predicted, schema, rows=rows)
         typer.echo("\n" + render_comparisons(compared, rows), nl=False)
+    threshold = fail_on.value
+    if threshold != "never" and any(RANK[f.severity] >= RANK[threshold] for f in findings):
+        raise typer.Exit(1)
+
+
+def _check_other(
+    dialect: str,
+    migrations: list[str],
+    schema_source: list[str] | None,
+    url: str | None,
+    fmt: CheckFormat | None,
+    fail_on: CheckFailOn,
+    rehearse: bool,
+) -> None:
+    """MySQL/MariaDB and SQLite migrations: parsed with sqlglot, judged by their own rules."""
+    from dbarchitect.engines.url import parse_url
+    from dbarchitect.migrate.safety.mysql import MYSQL_HAZARDS, check_mysql
+    from dbarchitect.migrate.safety.sqlglot_parse import parse_sql_migrations
+    from dbarchitect.migrate.safety.sqlite import SQLITE_HAZARDS, check_sqlite
+    from dbarchitect.model.schema import Schema
+    from dbarchitect.report.findings import render_findings
+    from dbarchitect.sources import introspect_url, load_schema
+
+    if rehearse:
+        raise InputError(f"--rehearse is available for PostgreSQL migrations only, not {dialect}")
+    if schema_source and url:
+        raise InputError("give either --schema or --url, not both")
+    schema: Schema | None = None
+    if url is not None:
+        target = parse_url(url)
+        if target.dialect != dialect:
+            raise InputError(f"--url {target}: not a {dialect} database (--dialect {dialect})")
+        schema = introspect_url(target)
+    elif schema_source:
+        schema = load_schema(schema_source, dialect=dialect)
+    parsed = parse_sql_migrations(migrations, dialect)
+    if dialect == "mysql":
+        findings, rules = check_mysql(parsed, schema=schema), MYSQL_HAZARDS
+    else:
+        findings, rules = check_sqlite(parsed, schema=schema), SQLITE_HAZARDS
+    chosen = fmt or (
+        CheckFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else CheckFormat.text
+    )
+    text = render_findings(
+        findings, chosen.value, rules=rules, source=" ".join(migrations), files=_files(migrations)
+    )
+    typer.echo(text, nl=False)
     threshold = fail_on.value
     if threshold != "never" and any(RANK[f.severity] >= RANK[threshold] for f in findings):
         raise typer.Exit(1)

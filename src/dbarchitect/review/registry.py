@@ -73,8 +73,8 @@ def rule(
             title=title,
             family=family,
             severity=severity,
-            problem=_reflow(problem),
-            solution=_reflow(solution),
+            problem=reflow(problem),
+            solution=reflow(solution),
             check=check,
             engines=engines,
             needs=needs,
@@ -86,7 +86,7 @@ def rule(
     return register
 
 
-def _reflow(text: str) -> str:
+def reflow(text: str) -> str:
     """Paragraphs as single lines, so every output format can wrap them its own way."""
     paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n")]
     return "\n\n".join(p for p in paragraphs if p)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 
 from dbarchitect.review.finding import Hit, Severity
-from dbarchitect.review.registry import Rule
+from dbarchitect.review.registry import Rule, reflow
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -22,27 +22,36 @@ def _nothing(_context: object) -> Iterable[Hit]:
     return ()
 
 
-def _reflow(text: str) -> str:
-    paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n")]
-    return "\n\n".join(p for p in paragraphs if p)
+def add_hazard(
+    registry: dict[str, Rule],
+    engine: str,
+    id: str,
+    severity: Severity,
+    title: str,
+    problem: str,
+    solution: str,
+    example: str,
+) -> None:
+    """Register one migration hazard (a `Rule` of family "migration") in `registry`."""
+    if not _ID.match(id) or id in registry:
+        raise ValueError(f"bad or duplicate hazard id {id!r}")
+    registry[id] = Rule(
+        id=id,
+        title=title,
+        family="migration",
+        severity=severity,
+        problem=reflow(problem),
+        solution=reflow(solution),
+        check=_nothing,
+        engines=(engine,),
+        example=example.strip(),
+    )
 
 
 def _hazard(
     id: str, severity: Severity, title: str, problem: str, solution: str, example: str
 ) -> None:
-    if not _ID.match(id) or id in HAZARDS:
-        raise ValueError(f"bad or duplicate hazard id {id!r}")
-    HAZARDS[id] = Rule(
-        id=id,
-        title=title,
-        family="migration",
-        severity=severity,
-        problem=_reflow(problem),
-        solution=_reflow(solution),
-        check=_nothing,
-        engines=("postgres",),
-        example=example.strip(),
-    )
+    add_hazard(HAZARDS, "postgres", id, severity, title, problem, solution, example)
 
 
 _LT = "SET lock_timeout = '2s';  -- retry the migration when it times out"
@@ -345,6 +354,42 @@ _hazard(
     "BEGIN;\nALTER TABLE a RENAME COLUMN x TO y;\nCREATE INDEX b_idx ON b (c);\nCOMMIT;",
 )
 
+# Assumptions checked against the live database (`--url`): live.py emits these.
+_hazard(
+    "assumption-object-missing",
+    "error",
+    "Migration alters or drops an object that does not exist",
+    """ALTER or DROP of a table, column or index that the target database does not have (and that
+    the migration does not create first) fails, and the migration stops there.""",
+    """Check that the migration targets the right database and that earlier migrations ran; use
+    IF EXISTS only when the object may legitimately be absent.""",
+    "ALTER TABLE no_such_table ADD COLUMN note text;",
+)
+_hazard(
+    "assumption-name-taken",
+    "error",
+    "Migration creates a name that is already taken",
+    """CREATE of a table, index, constraint or column whose name already exists in the target
+    database fails (relations and indexes share one name space per schema).""",
+    """Pick a free name, or use IF NOT EXISTS when the object may legitimately exist already
+    (and make sure the existing one is the one you want).""",
+    "CREATE TABLE users (id bigint);",
+)
+_hazard(
+    "assumption-rows-violate-constraint",
+    "error",
+    "Existing rows violate the constraint being added",
+    """ADD CHECK, SET NOT NULL, ADD UNIQUE / PRIMARY KEY or ADD FOREIGN KEY fails when rows
+    already in the table break it: the statement errors after scanning under its lock.""",
+    """Fix the data first (backfill NULLs, remove duplicates, delete or repair orphans, in
+    batches), or add the constraint NOT VALID so that only new rows are checked, then clean up
+    and VALIDATE CONSTRAINT.""",
+    "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+)
+LIVE_HAZARDS = frozenset(
+    {"assumption-object-missing", "assumption-name-taken", "assumption-rows-violate-constraint"}
+)
+
 LOCK_TIMEOUT = _LT
 
-__all__ = ["HAZARDS", "LOCK_TIMEOUT"]
+__all__ = ["HAZARDS", "LIVE_HAZARDS", "LOCK_TIMEOUT"]

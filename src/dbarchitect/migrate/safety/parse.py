@@ -85,7 +85,7 @@ def parse_text(text: str, where: str) -> MigrationFile:
     except ParseError as exc:
         message, offset = exc.args[0], int(exc.args[1]) if len(exc.args) > 1 else 0
         raise InputError(f"{where}:{_line_of(clean, offset)}: {message}") from None
-    ignores = _ignore_keys(text)
+    ignores = ignore_keys(text)
     statements = []
     for raw in raws:
         if raw.stmt is None:
@@ -140,7 +140,7 @@ def _blank_meta_commands(text: str) -> str:
     return "\n".join("" if ln.lstrip().startswith("\\") else ln for ln in lines)
 
 
-def _ignore_keys(text: str) -> dict[int, tuple[frozenset[str], bool]]:
+def ignore_keys(text: str) -> dict[int, tuple[frozenset[str], bool]]:
     """Line number → (hazard ids named by a `-- dbarch:ignore id[, id…]` comment on that line,
     whether the comment stands alone on its line)."""
     out: dict[int, tuple[frozenset[str], bool]] = {}
