@@ -72,3 +72,5 @@ def test_disagreements_are_named() -> None:
     ]
     agreeing = Comparison("m.sql:1", measured.effect, measured).disagreements
     assert agreeing == []
+    failed = Measured(sql="x", line=1, effect=Effect(), error="cannot alter type of a column")
+    assert Comparison("m.sql:1", predicted, failed).disagreements == []

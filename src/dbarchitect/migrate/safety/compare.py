@@ -24,8 +24,12 @@ class Comparison:
 
     @property
     def disagreements(self) -> list[str]:
-        """Relations whose lock or rewrite the static analysis got wrong, in words."""
-        if self.predicted is None:
+        """Relations whose lock or rewrite the static analysis got wrong, in words.
+
+        A statement that failed took effect nowhere: its failure is the finding, and there
+        is nothing to compare.
+        """
+        if self.predicted is None or self.measured.error is not None:
             return []
         out = []
         measured_locks = {**self.measured.held, **self.measured.effect.locks}
