@@ -13,10 +13,10 @@ import pytest
 
 from dbarchitect.cli import main
 from dbarchitect.dialects import get_dialect
+from dbarchitect.dialects.mysql.migration_safety import MYSQL_HAZARDS, check_mysql
 from dbarchitect.engines.mysql import MysqlSession, connect
 from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.errors import DbarchError, InputError
-from dbarchitect.migrate.safety.mysql import MYSQL_HAZARDS, check_mysql
 from dbarchitect.migrate.safety.sqlglot_parse import parse_sql_text
 from dbarchitect.model.schema import Schema
 from dbarchitect.sources import introspect_url

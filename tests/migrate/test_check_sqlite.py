@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dbarchitect.cli import main
+from dbarchitect.dialects.sqlite.migration_safety import SQLITE_HAZARDS, check_sqlite
 from dbarchitect.migrate.safety.sqlglot_parse import parse_sql_text
-from dbarchitect.migrate.safety.sqlite import SQLITE_HAZARDS, check_sqlite
 
 BASE = (
     "CREATE TABLE t (id integer PRIMARY KEY, a int, b int UNIQUE, c int);\n"

@@ -177,10 +177,10 @@ def _check_other(
     rehearse: bool,
 ) -> None:
     """MySQL/MariaDB and SQLite migrations: parsed with sqlglot, judged by their own rules."""
+    from dbarchitect.dialects.mysql.migration_safety import MYSQL_HAZARDS, check_mysql
+    from dbarchitect.dialects.sqlite.migration_safety import SQLITE_HAZARDS, check_sqlite
     from dbarchitect.engines.url import parse_url
-    from dbarchitect.migrate.safety.mysql import MYSQL_HAZARDS, check_mysql
     from dbarchitect.migrate.safety.sqlglot_parse import parse_sql_migrations
-    from dbarchitect.migrate.safety.sqlite import SQLITE_HAZARDS, check_sqlite
     from dbarchitect.model.schema import Schema
     from dbarchitect.report.findings import render_findings
     from dbarchitect.sources import introspect_url, load_schema
