@@ -9,7 +9,6 @@ creates, or as `nobody`.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import pwd
@@ -22,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dbarchitect.engines.cleanup import stop_at_exit
 from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.errors import EngineUnavailable
 
@@ -127,7 +127,7 @@ def get_server() -> Server:
     with _lock:
         if _server is None:
             _server = start_server()
-            atexit.register(_server.stop)
+            stop_at_exit(_server.stop)
         return _server
 
 

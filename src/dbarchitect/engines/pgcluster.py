@@ -8,7 +8,6 @@ root process runs the server as the unprivileged `nobody` user.
 
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import os
 import pwd
@@ -19,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from dbarchitect.engines.cleanup import stop_at_exit
 from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.errors import EngineUnavailable
 
@@ -114,7 +114,7 @@ def get_cluster() -> Cluster:
     with _lock:
         if _cluster is None:
             _cluster = _start()
-            atexit.register(_cluster.stop)
+            stop_at_exit(_cluster.stop)
         return _cluster
 
 
