@@ -18,7 +18,7 @@ from typing import Literal
 
 from sqlglot import exp
 
-from dbarchitect.migrate.safety.hazards import add_hazard
+from dbarchitect.migrate.safety.hazards import add_hazard, hazard_finding
 from dbarchitect.migrate.safety.sqlglot_parse import SqlFile, SqlStatement, name_of, words
 from dbarchitect.model.schema import Schema
 from dbarchitect.review.finding import Finding, Severity
@@ -142,21 +142,18 @@ class _Checker:
             }
 
     def emit(self, stmt: SqlStatement, rule: str, obj: str, message: str, fix: str) -> None:
-        if rule in stmt.ignored or "*" in stmt.ignored:
-            return
-        self.findings.append(
-            Finding(
-                rule=rule,
-                severity=MYSQL_HAZARDS[rule].severity,
-                kind="statement",
-                object=obj,
-                message=message,
-                rationale=MYSQL_HAZARDS[rule].problem,
-                fix=fix,
-                file=stmt.file,
-                line=stmt.line,
-            )
+        found = hazard_finding(
+            MYSQL_HAZARDS,
+            rule,
+            obj=obj,
+            message=message,
+            fix=fix,
+            file=stmt.file,
+            line=stmt.line,
+            ignored=stmt.ignored,
         )
+        if found is not None:
+            self.findings.append(found)
 
     def walk(self, migration: SqlFile) -> None:
         self.state.new.clear()

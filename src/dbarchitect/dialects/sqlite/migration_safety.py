@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from dbarchitect.migrate.safety.hazards import add_hazard
+from dbarchitect.migrate.safety.hazards import add_hazard, hazard_finding
 from dbarchitect.migrate.safety.sqlglot_parse import SqlFile, SqlStatement, name_of
 from dbarchitect.model.schema import Schema
 from dbarchitect.review.finding import Finding, Severity
@@ -119,21 +119,18 @@ class _Checker:
                         t.keyed.setdefault(key.column.lower(), f"indexed by {ix.name}")
 
     def emit(self, stmt: SqlStatement, rule: str, obj: str, message: str, fix: str) -> None:
-        if rule in stmt.ignored or "*" in stmt.ignored:
-            return
-        self.findings.append(
-            Finding(
-                rule=rule,
-                severity=SQLITE_HAZARDS[rule].severity,
-                kind="statement",
-                object=obj,
-                message=message,
-                rationale=SQLITE_HAZARDS[rule].problem,
-                fix=fix,
-                file=stmt.file,
-                line=stmt.line,
-            )
+        found = hazard_finding(
+            SQLITE_HAZARDS,
+            rule,
+            obj=obj,
+            message=message,
+            fix=fix,
+            file=stmt.file,
+            line=stmt.line,
+            ignored=stmt.ignored,
         )
+        if found is not None:
+            self.findings.append(found)
 
     def walk(self, migration: SqlFile) -> None:
         self.new.clear()

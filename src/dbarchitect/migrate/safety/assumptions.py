@@ -22,7 +22,7 @@ from dbarchitect.dialects.postgres.locks import column_refs, qualify
 from dbarchitect.dialects.postgres.quoting import quote
 from dbarchitect.engines.base import Session
 from dbarchitect.migrate.safety import plans
-from dbarchitect.migrate.safety.hazards import HAZARDS
+from dbarchitect.migrate.safety.hazards import HAZARDS, hazard_finding
 from dbarchitect.migrate.safety.live import Catalog
 from dbarchitect.migrate.safety.parse import MigrationFile, Statement
 from dbarchitect.review.finding import Finding
@@ -88,21 +88,18 @@ class Assumptions:
     # --- helpers --------------------------------------------------------------------------
 
     def _emit(self, stmt: Statement, rule: str, obj: str, message: str, fix: str) -> None:
-        if rule in stmt.ignored or "*" in stmt.ignored:
-            return
-        self.findings.append(
-            Finding(
-                rule=rule,
-                severity=HAZARDS[rule].severity,
-                kind="statement",
-                object=obj,
-                message=message,
-                rationale=HAZARDS[rule].problem,
-                fix=fix,
-                file=stmt.file,
-                line=stmt.line,
-            )
+        found = hazard_finding(
+            HAZARDS,
+            rule,
+            obj=obj,
+            message=message,
+            fix=fix,
+            file=stmt.file,
+            line=stmt.line,
+            ignored=stmt.ignored,
         )
+        if found is not None:
+            self.findings.append(found)
 
     def _exists(self, name: str) -> bool:
         return self.state.relations.get(name, False)

@@ -22,7 +22,7 @@ from dbarchitect.dialects.postgres.locks import Concern, Prediction, predict, qu
 from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.migrate.safety import plans
 from dbarchitect.migrate.safety.effects import Effect, blocks_reads, blocks_writes
-from dbarchitect.migrate.safety.hazards import HAZARDS
+from dbarchitect.migrate.safety.hazards import HAZARDS, hazard_finding
 from dbarchitect.migrate.safety.parse import (
     MAX_IDENTIFIER_BYTES,
     MigrationFile,
@@ -85,21 +85,18 @@ class _Walker:
         self.predicted: list[tuple[Statement, Effect]] = []
 
     def emit(self, stmt: Statement, rule: str, obj: str, message: str, fix: str | None) -> None:
-        if rule in stmt.ignored or "*" in stmt.ignored:
-            return
-        self.findings.append(
-            Finding(
-                rule=rule,
-                severity=HAZARDS[rule].severity,
-                kind="statement",
-                object=obj,
-                message=message,
-                rationale=HAZARDS[rule].problem,
-                fix=fix,
-                file=stmt.file,
-                line=stmt.line,
-            )
+        found = hazard_finding(
+            HAZARDS,
+            rule,
+            obj=obj,
+            message=message,
+            fix=fix,
+            file=stmt.file,
+            line=stmt.line,
+            ignored=stmt.ignored,
         )
+        if found is not None:
+            self.findings.append(found)
 
     def walk_file(self, migration: MigrationFile) -> None:
         self.state.forget_new()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from dbarchitect.review.finding import Hit, Severity
+from dbarchitect.review.finding import Finding, Hit, Severity
 from dbarchitect.review.registry import Rule, reflow
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -45,6 +45,34 @@ def add_hazard(
         check=_nothing,
         engines=(engine,),
         example=example.strip(),
+    )
+
+
+def hazard_finding(
+    registry: dict[str, Rule],
+    rule: str,
+    *,
+    obj: str,
+    message: str,
+    fix: str | None,
+    file: str,
+    line: int,
+    ignored: frozenset[str],
+) -> Finding | None:
+    """The finding for one hazard at file:line, or None where `-- dbarch:ignore` silences it."""
+    if rule in ignored or "*" in ignored:
+        return None
+    hazard = registry[rule]
+    return Finding(
+        rule=rule,
+        severity=hazard.severity,
+        kind="statement",
+        object=obj,
+        message=message,
+        rationale=hazard.problem,
+        fix=fix,
+        file=file,
+        line=line,
     )
 
 
