@@ -81,7 +81,12 @@ def _is_blank(c: str) -> bool:
     return c.isspace() or ord(c) < 32
 
 
-def _end_of_quoted(sql: str, start: int) -> int:
+def end_of_quoted(sql: str, start: int) -> int | None:
+    """Index just past the quoted token at `start` ('…', "…" or `…`); None if unterminated.
+
+    Quotes double to escape themselves, and a backslash escapes in strings but not in
+    backtick identifiers, as the server reads them.
+    """
     quote = sql[start]
     i, n = start + 1, len(sql)
     while i < n:
@@ -95,7 +100,14 @@ def _end_of_quoted(sql: str, start: int) -> int:
                 return i + 1
         else:
             i += 1
-    raise refuse("unterminated quoted text")
+    return None
+
+
+def _end_of_quoted(sql: str, start: int) -> int:
+    end = end_of_quoted(sql, start)
+    if end is None:
+        raise refuse("unterminated quoted text")
+    return end
 
 
 def check_read_only_mysql(sql: str) -> None:

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 from dbarchitect.dialects.mysql.quoting import backtick
+from dbarchitect.engines.mysql_guard import end_of_quoted
 
 
 def _end_quoted(text: str, start: int) -> int:
-    """Index just past the quoted token starting at `start` ('…', "…" or `…`)."""
-    quote = text[start]
-    i, n = start + 1, len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\" and quote != "`":
-            i += 2
-        elif c == quote:
-            if i + 1 < n and text[i + 1] == quote:
-                i += 2
-            else:
-                return i + 1
-        else:
-            i += 1
-    return n
+    """Index just past the quoted token starting at `start`, or the end of an unclosed one."""
+    return end_of_quoted(text, start) or len(text)
 
 
 def unbacktick(token: str) -> str:
