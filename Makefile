@@ -23,8 +23,12 @@ lint: $(VENV)/.test
 test: lint
 	$(BIN)/pytest -q
 
+# Peers measured in the same run: SQLAlchemy (dev extra) and squawk (bench extra).
 bench: $(VENV)/.test
-	$(BIN)/python benchmarks/introspect.py
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks.introspect
+	$(BIN)/python -m benchmarks.review
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m benchmarks.check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
