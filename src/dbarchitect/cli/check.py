@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from dbarchitect.cli.output import exit_on, report_format
 from dbarchitect.errors import InputError
-from dbarchitect.review.finding import RANK
 
 
 class CheckFormat(StrEnum):
@@ -145,12 +144,10 @@ def check(
             pg_version=version or 15,
             volatility=volatility,
         )
-    chosen = fmt or (
-        CheckFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else CheckFormat.text
-    )
+    chosen = report_format(fmt.value if fmt else None)
     files = _files(migrations)
     text = render_findings(
-        findings, chosen.value, rules=HAZARDS, source=" ".join(migrations), files=files
+        findings, chosen, rules=HAZARDS, source=" ".join(migrations), files=files
     )
     typer.echo(text, nl=False)
     if rehearse and schema is not None:
@@ -162,9 +159,7 @@ def check(
         )
         compared = rehearse_migrations(parsed, predicted, schema, rows=rows)
         typer.echo("\n" + render_comparisons(compared, rows), nl=False)
-    threshold = fail_on.value
-    if threshold != "never" and any(RANK[f.severity] >= RANK[threshold] for f in findings):
-        raise typer.Exit(1)
+    exit_on(findings, fail_on.value)
 
 
 def _check_other(
@@ -202,16 +197,12 @@ def _check_other(
         findings, rules = check_mysql(parsed, schema=schema), MYSQL_HAZARDS
     else:
         findings, rules = check_sqlite(parsed, schema=schema), SQLITE_HAZARDS
-    chosen = fmt or (
-        CheckFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else CheckFormat.text
-    )
+    chosen = report_format(fmt.value if fmt else None)
     text = render_findings(
-        findings, chosen.value, rules=rules, source=" ".join(migrations), files=_files(migrations)
+        findings, chosen, rules=rules, source=" ".join(migrations), files=_files(migrations)
     )
     typer.echo(text, nl=False)
-    threshold = fail_on.value
-    if threshold != "never" and any(RANK[f.severity] >= RANK[threshold] for f in findings):
-        raise typer.Exit(1)
+    exit_on(findings, fail_on.value)
 
 
 def _files(migrations: list[str]) -> list[Path] | None:

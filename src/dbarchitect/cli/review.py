@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from dbarchitect.cli.output import exit_on, report_format
 from dbarchitect.engines.url import looks_like_url, parse_url
 from dbarchitect.errors import InputError
 from dbarchitect.review import RULES, all_rules, load_config
 from dbarchitect.review.docs import rule_markdown, rules_reference
-from dbarchitect.review.finding import RANK
 from dbarchitect.review.source import review_source
 from dbarchitect.sources import sql_files
 
@@ -94,17 +93,13 @@ def review(
         if files:
             findings = locate(findings, files)
     shown = str(parse_url(sources[0])) if looks_like_url(sources[0]) else " ".join(sources)
-    chosen = fmt or (
-        ReviewFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else ReviewFormat.text
-    )
-    text = render_findings(findings, chosen.value, rules=RULES, source=shown, files=files)
+    chosen = report_format(fmt.value if fmt else None)
+    text = render_findings(findings, chosen, rules=RULES, source=shown, files=files)
     if output is None:
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-    threshold = fail_on.value if fail_on else config.fail_on
-    if threshold != "never" and any(RANK[f.severity] >= RANK[threshold] for f in findings):
-        raise typer.Exit(1)
+    exit_on(findings, fail_on.value if fail_on else config.fail_on)
 
 
 def rules(

@@ -7,7 +7,7 @@ import re
 from dbarchitect.model import Schema
 from dbarchitect.model.stats import Stats
 from dbarchitect.review.config import ReviewConfig, check_rule_ids
-from dbarchitect.review.context import ReviewContext, Sampler
+from dbarchitect.review.context import ReviewContext, Sampler, object_name
 from dbarchitect.review.finding import Finding
 from dbarchitect.review.registry import Rule, all_rules
 
@@ -83,26 +83,23 @@ def _comment_markers(schema: Schema) -> dict[str, set[str]]:
             for m in _MARKER.finditer(comment):
                 out.setdefault(name, set()).update(x.strip() for x in m.group(1).split(","))
 
-    def q(*parts: str) -> str:
-        return ".".join(p for p in parts if p)
-
     for t in schema.tables:
-        add(q(t.schema, t.name), t.comment)
+        add(object_name(t.schema, t.name), t.comment)
         for c in t.columns:
-            add(q(t.schema, t.name, c.name), c.comment)
+            add(object_name(t.schema, t.name, c.name), c.comment)
         for ix in t.indexes:
-            add(q(t.schema, t.name, ix.name), ix.comment)
+            add(object_name(t.schema, t.name, ix.name), ix.comment)
         for group in (t.foreign_keys, t.uniques, t.checks, t.exclusions):
             for con in group:
-                add(q(t.schema, t.name, con.name), con.comment)
+                add(object_name(t.schema, t.name, con.name), con.comment)
         if t.primary_key:
-            add(q(t.schema, t.name, t.primary_key.name), t.primary_key.comment)
+            add(object_name(t.schema, t.name, t.primary_key.name), t.primary_key.comment)
     for v in schema.views:
-        add(q(v.schema, v.name), v.comment)
+        add(object_name(v.schema, v.name), v.comment)
     for f in schema.functions:
-        add(q(f.schema, f"{f.name}({f.identity})"), f.comment)
+        add(object_name(f.schema, f"{f.name}({f.identity})"), f.comment)
     for s in schema.sequences:
-        add(q(s.schema, s.name), s.comment)
+        add(object_name(s.schema, s.name), s.comment)
     for ns in schema.namespaces:
         add(ns.name, ns.comment)
     return out
