@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from dbarchitect.engines.base import Engine, Session
+from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.model import LogicalType, Schema
 from dbarchitect.model.stats import Stats
+
+if TYPE_CHECKING:
+    from dbarchitect.migrate.migration import Statement
+    from dbarchitect.migrate.operations import Operation
 
 
 class Dialect(abc.ABC):
@@ -49,6 +54,30 @@ class Dialect(abc.ABC):
     def render(self, schema: Schema) -> str:
         """DDL that recreates `schema` in an empty database, in dependency order."""
 
+    def expression_key(self, text: str, *, query: bool = False) -> str:
+        """A form of an expression (or a view's query) under which two texts the engine
+        printed for the same meaning compare equal. Where the engine prints stably: the text."""
+        return text
+
+    def fill_tables(self, url: DatabaseURL, rows: int) -> list[str] | None:
+        """Fill every table of the scratch database at `url` with `rows` generated rows and
+        return notes on tables left empty; None where the dialect has no filler of its own."""
+        return None
+
     def collect_stats(self, session: Session) -> Stats | None:
         """Live statistics (table and index usage, sizes, sequences), where the engine has any."""
         return None
+
+    @abc.abstractmethod
+    def render_operations(
+        self,
+        operations: Sequence[Operation],
+        before: Schema,
+        after: Schema,
+        *,
+        online: bool = True,
+    ) -> list[Statement]:
+        """SQL for ordered operations that take a database from `before` to `after`.
+
+        `online` asks for the forms that keep the table available where the engine has them.
+        """

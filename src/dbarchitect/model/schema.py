@@ -9,6 +9,7 @@ on construction, so two schemas with the same content are equal and serialise id
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -373,6 +374,7 @@ class Extension:
     schema: str | None = None
     version: str | None = None
     comment: str | None = None
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -474,10 +476,28 @@ class Schema:
 
     def table(self, qualified: str) -> Table | None:
         """The table named `schema.name` (or just `name` where the engine has no schemas)."""
-        return next((t for t in self.tables if t.qualified == qualified), None)
+        return _lookup(self.tables, qualified)
 
     def view(self, qualified: str) -> View | None:
-        return next((v for v in self.views if v.qualified == qualified), None)
+        return _lookup(self.views, qualified)
+
+
+R = TypeVar("R", Table, View)
+
+
+def _lookup(items: tuple[R, ...], qualified: str) -> R | None:
+    """Binary search of a (schema, name)-sorted tuple: large schemas look tables up often.
+    A dot may belong to a name, so every split of `qualified` is tried."""
+    candidates = [("", qualified)]
+    at = qualified.find(".")
+    while at >= 0:
+        candidates.append((qualified[:at], qualified[at + 1 :]))
+        at = qualified.find(".", at + 1)
+    for key in candidates:
+        i = bisect.bisect_left(items, key, key=_by_name)
+        if i < len(items) and _by_name(items[i]) == key:
+            return items[i]
+    return None
 
 
 def _grant_key(g: Grant) -> tuple[str, str, str, str, tuple[str, ...]]:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from dbarchitect.dialects.base import Dialect
 from dbarchitect.dialects.postgres import ddl, introspect, quoting, stats, types
 from dbarchitect.engines.base import Engine, Session
 from dbarchitect.engines.postgres import PostgresEngine
+from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.model import LogicalType, Schema
+
+if TYPE_CHECKING:
+    from dbarchitect.migrate.migration import Statement
+    from dbarchitect.migrate.operations import Operation
 from dbarchitect.model.stats import Stats
 
 
@@ -39,5 +45,32 @@ class PostgresDialect(Dialect):
     def render(self, schema: Schema) -> str:
         return ddl.render(schema)
 
+    def expression_key(self, text: str, *, query: bool = False) -> str:
+        from dbarchitect.dialects.postgres.normalize import expression_key
+
+        return expression_key(text, query=query)
+
+    def fill_tables(self, url: DatabaseURL, rows: int) -> list[str] | None:
+        # The catalog-driven filler knows domains, enums, arrays, ranges and typmods.
+        import psycopg
+
+        from dbarchitect.engines.postgres import conninfo
+        from dbarchitect.migrate.safety.fill import fill_tables
+
+        with psycopg.connect(conninfo(url), autocommit=True) as conn:
+            return fill_tables(conn, rows)
+
     def collect_stats(self, session: Session) -> Stats | None:
         return stats.collect_stats(session)
+
+    def render_operations(
+        self,
+        operations: Sequence[Operation],
+        before: Schema,
+        after: Schema,
+        *,
+        online: bool = True,
+    ) -> list[Statement]:
+        from dbarchitect.dialects.postgres import migrate
+
+        return migrate.render_operations(operations, before, after, online=online)

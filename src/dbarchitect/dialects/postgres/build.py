@@ -107,7 +107,11 @@ def build_schema(rows: dict[str, list[Row]]) -> Schema:
         ),
         extensions=tuple(
             Extension(
-                name=r["name"], schema=r["schema"], version=r["version"], comment=r["comment"]
+                name=r["name"],
+                schema=r["schema"],
+                version=r["version"],
+                comment=r["comment"],
+                requires=tuple(r["requires"] or ()),
             )
             for r in rows["extensions"]
         ),

@@ -13,6 +13,7 @@ import graphlib
 from collections.abc import Callable, Iterable
 
 from dbarchitect.dialects.postgres import ddl_objects as obj
+from dbarchitect.dialects.postgres.normalize import stable
 from dbarchitect.dialects.postgres.quoting import literal, qname, quote
 from dbarchitect.model import (
     CheckConstraint,
@@ -32,7 +33,7 @@ from dbarchitect.model import (
 )
 
 PRELUDE = "SET check_function_bodies = false;\nSET client_min_messages = warning;\n"
-_PSEUDO_ROLES = {"PUBLIC", "public", "current_user", "session_user", "current_role"}
+PSEUDO_ROLES = {"PUBLIC", "public", "current_user", "session_user", "current_role"}
 
 
 def render(schema: Schema) -> str:
@@ -40,7 +41,7 @@ def render(schema: Schema) -> str:
     parts = [PRELUDE.rstrip("\n")]
     roles = _roles(schema)
     if roles:
-        parts.append(_create_roles(roles))
+        parts.append(create_roles(roles))
     parts.extend(_creatables(schema))
     parts.extend(_attachments(schema))
     parts.extend(_comments(schema))
@@ -75,7 +76,7 @@ def _creatables(schema: Schema) -> list[str]:
     for e in schema.extensions:
         sql = f"CREATE EXTENSION IF NOT EXISTS {quote(e.name)}"
         sql += f" WITH SCHEMA {quote(e.schema)};" if e.schema else ";"
-        add(f"ext:{e.name}", sql, e.schema)
+        add(f"ext:{e.name}", sql, e.schema, [f"ext:{r}" for r in e.requires])
     for c in schema.collations:
         add(f"coll:{c.schema}.{c.name}", obj.create_collation(c), c.schema)
     for cfg in schema.text_search_configs:
@@ -173,7 +174,7 @@ def _attachments(schema: Schema) -> list[str]:
             if chk.not_valid and not chk.inherited:
                 keys.append(
                     f"ALTER TABLE {name} ADD CONSTRAINT {quote(chk.name)} "
-                    f"CHECK ({chk.expression}) NOT VALID;"
+                    f"CHECK ({stable(chk.expression)}) NOT VALID;"
                 )
         only = t.partitioning is not None
         for ix in t.indexes:
@@ -186,18 +187,18 @@ def _attachments(schema: Schema) -> list[str]:
             if fk.inherited:
                 continue
             target = name if t.partitioning else f"ONLY {name}"
-            fks.append(f"ALTER TABLE {target} ADD CONSTRAINT {quote(fk.name)} {_fk_clause(fk)};")
-        triggers.extend(_triggers(name, t.triggers))
+            fks.append(f"ALTER TABLE {target} ADD CONSTRAINT {quote(fk.name)} {fk_clause(fk)};")
+        triggers.extend(trigger_statements(name, t.triggers))
         if t.rls_enabled:
             rls.append(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY;")
         if t.rls_forced:
             rls.append(f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY;")
         for p in t.policies:
-            rls.append(_policy(name, p))
+            rls.append(policy_sql(name, p))
     for v in schema.views:
         for ix in v.indexes:
             indexes.append(obj.create_index(v, ix, only=False))
-        triggers.extend(_triggers(qname(v.schema, v.name), v.triggers))
+        triggers.extend(trigger_statements(qname(v.schema, v.name), v.triggers))
     return ["\n".join(group) for group in (owned, keys, indexes, attach, fks, triggers, rls)]
 
 
@@ -208,28 +209,9 @@ def _key_constraints(t: Table, parent: Table | None) -> list[str]:
     items: list[tuple[str, str, bool, tuple[str, ...]]] = []
     if t.primary_key:
         pk = t.primary_key
-        items.append(
-            (
-                pk.name,
-                "PRIMARY KEY "
-                + _cols(pk.columns, pk.include)
-                + _deferrable(pk.deferrable, pk.initially_deferred),
-                pk.inherited,
-                pk.columns,
-            )
-        )
+        items.append((pk.name, primary_key_clause(pk), pk.inherited, pk.columns))
     for u in t.uniques:
-        nnd = " NULLS NOT DISTINCT" if u.nulls_not_distinct else ""
-        items.append(
-            (
-                u.name,
-                f"UNIQUE{nnd} "
-                + _cols(u.columns, u.include)
-                + _deferrable(u.deferrable, u.initially_deferred),
-                u.inherited,
-                u.columns,
-            )
-        )
+        items.append((u.name, unique_clause(u), u.inherited, u.columns))
     for x in t.exclusions:
         items.append((x.name, x.definition, x.inherited, ()))
     for cname, clause, inherited, columns in items:
@@ -244,6 +226,25 @@ def _key_constraints(t: Table, parent: Table | None) -> list[str]:
     return out
 
 
+def primary_key_clause(pk: PrimaryKey) -> str:
+    """`PRIMARY KEY (cols) [INCLUDE …] [DEFERRABLE …]`, as ADD CONSTRAINT takes it."""
+    return (
+        "PRIMARY KEY "
+        + key_columns(pk.columns, pk.include)
+        + deferrable_clause(pk.deferrable, pk.initially_deferred)
+    )
+
+
+def unique_clause(u: UniqueConstraint) -> str:
+    """`UNIQUE [NULLS NOT DISTINCT] (cols) [INCLUDE …] [DEFERRABLE …]`."""
+    nnd = " NULLS NOT DISTINCT" if u.nulls_not_distinct else ""
+    return (
+        f"UNIQUE{nnd} "
+        + key_columns(u.columns, u.include)
+        + deferrable_clause(u.deferrable, u.initially_deferred)
+    )
+
+
 def _parent_constraint(parent: Table, columns: tuple[str, ...], child_name: str) -> str | None:
     if parent.primary_key and parent.primary_key.columns == columns and columns:
         return parent.primary_key.name
@@ -253,20 +254,23 @@ def _parent_constraint(parent: Table, columns: tuple[str, ...], child_name: str)
     return None
 
 
-def _cols(columns: tuple[str, ...], include: tuple[str, ...]) -> str:
+def key_columns(columns: tuple[str, ...], include: tuple[str, ...]) -> str:
+    """`(a, b)` plus ` INCLUDE (c)` when there are included columns."""
     sql = "(" + ", ".join(quote(c) for c in columns) + ")"
     if include:
         sql += " INCLUDE (" + ", ".join(quote(c) for c in include) + ")"
     return sql
 
 
-def _deferrable(deferrable: bool, deferred: bool) -> str:
+def deferrable_clause(deferrable: bool, deferred: bool) -> str:
+    """` DEFERRABLE [INITIALLY DEFERRED]`, or nothing."""
     if not deferrable:
         return ""
     return " DEFERRABLE INITIALLY DEFERRED" if deferred else " DEFERRABLE"
 
 
-def _fk_clause(fk: ForeignKey) -> str:
+def fk_clause(fk: ForeignKey) -> str:
+    """`FOREIGN KEY (…) REFERENCES …` with its actions, deferrability and NOT VALID."""
     sql = (
         f"FOREIGN KEY ({', '.join(quote(c) for c in fk.columns)}) REFERENCES "
         f"{qname(fk.ref_schema, fk.ref_table)}({', '.join(quote(c) for c in fk.ref_columns)})"
@@ -277,13 +281,14 @@ def _fk_clause(fk: ForeignKey) -> str:
         sql += f" ON UPDATE {fk.on_update}"
     if fk.on_delete != "NO ACTION":
         sql += f" ON DELETE {fk.on_delete}"
-    sql += _deferrable(fk.deferrable, fk.initially_deferred)
+    sql += deferrable_clause(fk.deferrable, fk.initially_deferred)
     if fk.not_valid:
         sql += " NOT VALID"
     return sql
 
 
-def _triggers(owner: str, triggers: Iterable[Trigger]) -> list[str]:
+def trigger_statements(owner: str, triggers: Iterable[Trigger]) -> list[str]:
+    """CREATE TRIGGER (and DISABLE) for the triggers a table defines itself."""
     out = []
     for tg in triggers:
         if tg.inherited:
@@ -294,7 +299,8 @@ def _triggers(owner: str, triggers: Iterable[Trigger]) -> list[str]:
     return out
 
 
-def _policy(table: str, p: Policy) -> str:
+def policy_sql(table: str, p: Policy) -> str:
+    """CREATE POLICY for `p` on the quoted `table`."""
     kind = "PERMISSIVE" if p.permissive else "RESTRICTIVE"
     roles = ", ".join("PUBLIC" if r == "public" else quote(r) for r in p.roles)
     sql = f"CREATE POLICY {quote(p.name)} ON {table} AS {kind} FOR {p.command} TO {roles}"
@@ -369,7 +375,7 @@ def _relation_comments(
             add(f"POLICY {quote(p.name)} ON {name}", p.comment)
 
 
-_GRANT_TARGET = {
+GRANT_TARGET = {
     "table": "TABLE",
     "column": "TABLE",
     "sequence": "SEQUENCE",
@@ -379,7 +385,7 @@ _GRANT_TARGET = {
     "type": "TYPE",
     "domain": "DOMAIN",
 }
-_PUBLIC_DEFAULT = {
+PUBLIC_DEFAULT = {
     "function": "EXECUTE",
     "procedure": "EXECUTE",
     "type": "USAGE",
@@ -392,7 +398,7 @@ def _grants(schema: Schema) -> list[str]:
     public = {
         (g.object_type, g.object)
         for g in schema.grants
-        if g.grantee == "PUBLIC" and g.privilege == _PUBLIC_DEFAULT.get(g.object_type)
+        if g.grantee == "PUBLIC" and g.privilege == PUBLIC_DEFAULT.get(g.object_type)
     }
     # Objects whose default includes PUBLIC but whose recorded grants do not: revoke it.
     for kind, objects in (
@@ -406,19 +412,19 @@ def _grants(schema: Schema) -> list[str]:
     ):
         for o in objects:
             if (kind, o) not in public:
-                out.append(f"REVOKE ALL ON {_GRANT_TARGET[kind]} {o} FROM PUBLIC;")
+                out.append(f"REVOKE ALL ON {GRANT_TARGET[kind]} {o} FROM PUBLIC;")
     for g in schema.grants:
         if (
             (g.object_type, g.object) in public
             and g.grantee == "PUBLIC"
-            and g.privilege == _PUBLIC_DEFAULT.get(g.object_type)
+            and g.privilege == PUBLIC_DEFAULT.get(g.object_type)
         ):
             continue
         cols = f" ({', '.join(quote(c) for c in g.columns)})" if g.columns else ""
         grantee = "PUBLIC" if g.grantee == "PUBLIC" else quote(g.grantee)
         option = " WITH GRANT OPTION" if g.grantable else ""
         out.append(
-            f"GRANT {g.privilege}{cols} ON {_GRANT_TARGET[g.object_type]} {g.object} "
+            f"GRANT {g.privilege}{cols} ON {GRANT_TARGET[g.object_type]} {g.object} "
             f"TO {grantee}{option};"
         )
     out.extend(_default_privileges(schema))
@@ -478,10 +484,10 @@ def _roles(schema: Schema) -> list[str]:
     for t in schema.tables:
         for p in t.policies:
             names.update(p.roles)
-    return sorted(n for n in names if n not in _PSEUDO_ROLES and not n.startswith("pg_"))
+    return sorted(n for n in names if n not in PSEUDO_ROLES and not n.startswith("pg_"))
 
 
-def _create_roles(roles: list[str]) -> str:
+def create_roles(roles: list[str]) -> str:
     """Roles are cluster-wide, so a schema can only name them; create any that are missing."""
     body = "\n".join(
         f"  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {literal(r)}) THEN\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from dbarchitect.dialects.postgres.normalize import stable
 from dbarchitect.dialects.postgres.quoting import literal, qname, quote
 from dbarchitect.dialects.postgres.types import sequence_bounds
 from dbarchitect.model import (
@@ -93,7 +94,9 @@ def create_table(table: Table, parent: Table | None) -> str:
     for chk in table.checks:
         if not chk.inherited and not chk.not_valid:
             no_inherit = " NO INHERIT" if chk.no_inherit else ""
-            items.append(f"CONSTRAINT {quote(chk.name)} CHECK ({chk.expression}){no_inherit}")
+            items.append(
+                f"CONSTRAINT {quote(chk.name)} CHECK ({stable(chk.expression)}){no_inherit}"
+            )
     body = "(\n    " + ",\n    ".join(items) + "\n)" if items else "()"
     if parent is not None:
         sql = f"CREATE {unlogged}TABLE {name} PARTITION OF {table.partition_of}"
@@ -111,7 +114,10 @@ def create_table(table: Table, parent: Table | None) -> str:
     return sql + ";"
 
 
-def create_index(owner: Table | View, index: Index, *, only: bool) -> str:
+def create_index(
+    owner: Table | View, index: Index, *, only: bool, concurrently: bool = False
+) -> str:
+    """CREATE INDEX for `index` on `owner` (ON ONLY for a partitioned parent when `only`)."""
     keys = []
     for k in index.keys:
         # Expressions are always parenthesised: valid for calls and operators alike.
@@ -127,7 +133,8 @@ def create_index(owner: Table | View, index: Index, *, only: bool) -> str:
         keys.append(text)
     unique = "UNIQUE " if index.unique else ""
     target = ("ONLY " if only else "") + qname(owner.schema, owner.name)
-    sql = f"CREATE {unique}INDEX {quote(index.name)} ON {target} USING {index.method} ("
+    conc = "CONCURRENTLY " if concurrently else ""
+    sql = f"CREATE {unique}INDEX {conc}{quote(index.name)} ON {target} USING {index.method} ("
     sql += ", ".join(keys) + ")"
     if index.include:
         sql += f" INCLUDE ({', '.join(quote(c) for c in index.include)})"
@@ -142,7 +149,7 @@ def create_index(owner: Table | View, index: Index, *, only: bool) -> str:
 
 
 def create_view(view: View) -> str:
-    definition = view.definition.rstrip().rstrip(";")
+    definition = stable(view.definition, query=True).rstrip().rstrip(";")
     kind = "MATERIALIZED VIEW" if view.materialized else "VIEW"
     sql = f"CREATE {kind} {qname(view.schema, view.name)}"
     if view.options:
@@ -169,7 +176,7 @@ def create_domain(domain: DomainType) -> list[str]:
         sql += " NOT NULL"
     later = []
     for chk in domain.checks:
-        clause = f"CONSTRAINT {quote(chk.name)} CHECK ({chk.expression})"
+        clause = f"CONSTRAINT {quote(chk.name)} CHECK ({stable(chk.expression)})"
         if chk.not_valid:
             later.append(f"ALTER DOMAIN {name} ADD {clause} NOT VALID;")
         else:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from dbarchitect.dialects.base import Dialect
 from dbarchitect.dialects.sqlite import ddl, introspect, types
 from dbarchitect.engines.base import Engine, Session
 from dbarchitect.engines.sqlite import SqliteEngine
 from dbarchitect.model import LogicalType, Schema
+
+if TYPE_CHECKING:
+    from dbarchitect.migrate.migration import Statement
+    from dbarchitect.migrate.operations import Operation
 
 
 class SqliteDialect(Dialect):
@@ -39,6 +43,18 @@ class SqliteDialect(Dialect):
 
     def render(self, schema: Schema) -> str:
         return ddl.render(schema)
+
+    def render_operations(
+        self,
+        operations: Sequence[Operation],
+        before: Schema,
+        after: Schema,
+        *,
+        online: bool = True,
+    ) -> list[Statement]:
+        from dbarchitect.dialects.sqlite import migrate
+
+        return migrate.render_operations(operations, before, after, online=online)
 
 
 __all__ = ["SqliteDialect"]

@@ -84,7 +84,7 @@ def create_table(table: Table) -> str:
     lines = []
     for col in table.columns:
         inline_pk = autoincrement and pk is not None and pk.columns == (col.name,)
-        lines.append(_column(col, inline_pk, pk.name if pk else ""))
+        lines.append(column_definition(col, inline_pk, pk.name if pk else ""))
     if pk is not None and not autoincrement:
         lines.append(f"{_constraint(pk.name)}PRIMARY KEY ({_names(pk.columns)})")
     for u in table.uniques:
@@ -102,7 +102,8 @@ def create_table(table: Table) -> str:
     return f"CREATE TABLE {quote(table.name)} (\n{body}\n){tail};"
 
 
-def _column(col: Column, inline_pk: bool, pk_name: str) -> str:
+def column_definition(col: Column, inline_pk: bool = False, pk_name: str = "") -> str:
+    """One column as in CREATE TABLE (and ALTER TABLE … ADD COLUMN)."""
     out = quote(col.name)
     if col.type:
         out += f" {col.type}"
