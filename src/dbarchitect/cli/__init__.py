@@ -8,7 +8,9 @@ import typer
 
 from dbarchitect import __version__
 from dbarchitect.cli import check as check_cmd
+from dbarchitect.cli import diff as diff_cmd
 from dbarchitect.cli import inspect as inspect_cmd
+from dbarchitect.cli import migrate as migrate_cmd
 from dbarchitect.cli import review as review_cmd
 from dbarchitect.errors import DbarchError
 
@@ -24,6 +26,13 @@ app.command("inspect")(inspect_cmd.inspect)
 app.command("review")(review_cmd.review)
 app.command("rules")(review_cmd.rules)
 app.command("check")(check_cmd.check)
+app.command("diff")(diff_cmd.diff)
+
+migrate_app = typer.Typer(
+    help="Work with migration files: test that they undo cleanly.", no_args_is_help=True
+)
+migrate_app.command("test")(migrate_cmd.test)
+app.add_typer(migrate_app, name="migrate")
 
 
 def _version(value: bool) -> None:
