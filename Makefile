@@ -21,14 +21,15 @@ lint: $(VENV)/.test
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=4
 
-# Peers measured in the same run: SQLAlchemy (dev extra) and squawk (bench extra).
+# Peers measured in the same run: SQLAlchemy (dev extra), squawk and migra (bench extra).
 bench: $(VENV)/.test
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.introspect
 	$(BIN)/python -m benchmarks.review
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m benchmarks.check
+	$(BIN)/python -m benchmarks.diff
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
