@@ -284,6 +284,6 @@ def test_a_rebuild_over_rows_that_break_a_foreign_key_fails(sqlite_url: Database
         )
         after = introspect_url(other)
     migration = make_migration(before, after)
-    with pytest.raises(DbarchError, match="foreign_key_check.*1 row"):
+    with pytest.raises(DbarchError, match=r"foreign_key_check.*1 row"):
         apply_statements(sqlite_url, migration.up, label="up")
     assert introspect_url(sqlite_url) == before

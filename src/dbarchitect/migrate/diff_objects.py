@@ -90,7 +90,13 @@ def compare_types(before: Schema, after: Schema, ops: Ops) -> None:
         ("collation", before.collations, after.collations, ("comment",)),
         ("ts_config", before.text_search_configs, after.text_search_configs, ("comment",)),
         ("range", before.ranges, after.ranges, ("comment",)),
-        ("domain", before.domains, after.domains, ("default", "nullable", "checks", "comment")),
+        # A new base type is an alter too: the renderer rebuilds the domain under its users.
+        (
+            "domain",
+            before.domains,
+            after.domains,
+            ("default", "nullable", "checks", "comment", "base_type", "collation"),
+        ),
         ("composite", before.composite_types, after.composite_types, ("attributes", "comment")),
     ]
     for kind, bs, as_, alterable in simple:

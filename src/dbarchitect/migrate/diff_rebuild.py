@@ -16,13 +16,16 @@ from dataclasses import replace
 from dbarchitect.migrate.diff_deps import DepIndex, object_key, op_key, words
 from dbarchitect.migrate.diff_objects import alter, create, drop, enum_appends_only
 from dbarchitect.migrate.operations import Kind, Obj, Operation
-from dbarchitect.model import Column, EnumType, Index, Schema, Table, View
+from dbarchitect.model import Column, DomainType, EnumType, Index, Schema, Table, View
 
 Entry = tuple[Kind, Obj, str]
 
 # Why a key is in the work queue: the object is rebuilt, its column changes type, or its
 # column changes to a rebuilt enum (whose constants in checks and predicates break too).
 REBUILT, RETYPED, ENUM = "rebuilt", "retyped", "enum"
+# What `create table` writes itself (see operations.py): never rebuilt apart from its table.
+_IN_CREATE_TABLE = ("column", "primary_key", "unique", "check", "exclusion")
+_KEYS = ("primary_key", "unique", "index")
 
 
 def dependents_of(schema: Schema) -> Iterator[Entry]:
@@ -171,6 +174,10 @@ class Closure:
             actions = {op.action for op in ops}
             if {"drop", "create"} <= actions and not key.startswith(("grant:", "defpriv:")):
                 out.append((key, REBUILT))
+            elif actions == {"drop"} and any(op.kind in _KEYS for op in ops):
+                # A key dropped for good (or renamed, as a table's move renames its key):
+                # foreign keys that rely on it must let go first and find their new key.
+                out.append((key, REBUILT))
         children = _children(self.before)
         for op in list(self.ops):
             if op.kind == "column" and op.action == "alter":
@@ -179,6 +186,14 @@ class Closure:
                 if (b.type, b.collation) != (a.type, a.collation):
                     out.append((f"col:{op.owner}.{b.name}", RETYPED))
                     out += [(f"col:{c}.{b.name}", RETYPED) for c in children.get(op.owner, ())]
+            elif op.kind == "domain" and op.action == "alter":
+                b, a = op.before, op.after
+                assert isinstance(b, DomainType) and isinstance(a, DomainType)
+                if (b.base_type, b.collation) != (a.base_type, a.collation):
+                    key = op_key(op)
+                    out.append((key, REBUILT))
+                    self.rebuilt.add(key)
+                    out += [(c, RETYPED) for c in self._columns_of_type(key)]
             elif op.kind == "enum" and op.action == "alter":
                 b, a = op.before, op.after
                 assert isinstance(b, EnumType) and isinstance(a, EnumType)
@@ -211,6 +226,8 @@ class Closure:
             for kind, obj, owner in self._dependents(key):
                 if not _pulled(kind, obj, owner, key, reason):
                     continue
+                if kind in _IN_CREATE_TABLE and f"rel:{owner}" in self.rebuilt:
+                    continue  # comes back with its table's CREATE TABLE
                 dkey = object_key(kind, obj, owner)
                 target = self._after_entry(dkey, owner)
                 if target is None:

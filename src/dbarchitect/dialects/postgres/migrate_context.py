@@ -115,9 +115,10 @@ class Context:
         return self.before.table(qualified) is not None or self.before.view(qualified) is not None
 
     def partitioned(self, qualified: str) -> bool:
-        """A partitioned parent (no CONCURRENTLY, no USING INDEX, no NOT VALID FK)."""
-        t = self.table(qualified)
-        return t is not None and t.partitioning is not None
+        """A partitioned parent, before or after (no CONCURRENTLY, no USING INDEX, no NOT VALID
+        FK): a table that becomes one, or stops being one, is partitioned at some point."""
+        tables = (self.before.table(qualified), self.after.table(qualified))
+        return any(t is not None and t.partitioning is not None for t in tables)
 
     def propagated_column(self, owner: str, name: str, schema: Schema | None = None) -> bool:
         """A column a partition or inheritance child has from its parent: PostgreSQL

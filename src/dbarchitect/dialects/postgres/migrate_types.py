@@ -198,8 +198,23 @@ def _retype_columns(ctx: Context, types: dict[str, str]) -> None:
 
 
 def alter_domain(ctx: Context, b: DomainType, a: DomainType) -> None:
-    """Default, NOT NULL, checks (online: NOT VALID, then VALIDATE) and comments."""
+    """Default, NOT NULL, checks (online: NOT VALID, then VALIDATE) and comments; a new base
+    type or collation rebuilds the domain under the columns that use it."""
     name = qname(a.schema, a.name)
+    if (b.base_type, b.collation) != (a.base_type, a.collation):
+        aside = fit(f"{a.name}__old")
+        ctx.emit(f"ALTER DOMAIN {name} RENAME TO {quote(aside)};")
+        for sql in ddl_objects.create_domain(a):
+            ctx.emit(sql)
+        if a.comment is not None:
+            ctx.emit(comment_sql(f"DOMAIN {name}", a.comment))
+        for chk in a.checks:
+            if chk.comment is not None:
+                ctx.emit(comment_sql(f"CONSTRAINT {quote(chk.name)} ON DOMAIN {name}", chk.comment))
+        reapply_grants(ctx, "domain", name)
+        _retype_columns(ctx, {name: name, name + "[]": name + "[]"})
+        ctx.emit(f"DROP DOMAIN {qname(a.schema, aside)};")
+        return
     if b.default != a.default:
         action = "DROP DEFAULT" if a.default is None else f"SET DEFAULT {a.default}"
         ctx.emit(f"ALTER DOMAIN {name} {action};")
