@@ -252,6 +252,8 @@ class DepIndex:
                 out |= {f"col:{table}.{column}", f"rel:{table}"}
             return out
         if isinstance(obj, Function):
+            # A body parsed at creation (SQL-standard) depends on the columns it reads.
+            out |= self._columns_read(obj.depends_on, obj.body)
             return out | catalog_keys(obj.depends_on) | self._extensions()
         if isinstance(obj, Table):
             return out | self._table_deps(obj)
@@ -278,8 +280,13 @@ class DepIndex:
 
     def _view_deps(self, v: View) -> set[str]:
         out = catalog_keys(v.depends_on) | self._extensions()
-        ws = words(v.definition)
-        for key in catalog_keys(v.depends_on):
+        return out | self._columns_read(v.depends_on, v.definition)
+
+    def _columns_read(self, depends_on: tuple[str, ...], text: str | None) -> set[str]:
+        """Column keys of the relations in `depends_on` that `text` names."""
+        out: set[str] = set()
+        ws = words(text)
+        for key in catalog_keys(depends_on):
             if key.startswith("rel:"):
                 target = key[4:]
                 out |= {f"col:{target}.{c}" for c in self.columns_of(target) & ws}

@@ -257,9 +257,14 @@ def compare_parts(
             cb = _after_parent(cb, ca, parent_b.column(ca.name), parent_a.column(ca.name))
         if cb == ca:
             continue
-        if cb.generated != ca.generated or cb.generated_stored != ca.generated_stored:
-            # Generated values are derived data: rebuilding the column loses nothing.
-            ops += [drop("column", cb, owner), create("column", ca, owner)]
+        if cb.generated and cb.generated_stored and not ca.generated:
+            # DROP EXPRESSION keeps the stored values (and the column's place) as plain data.
+            ops.append(alter("column", cb, ca, owner, lossy=narrowing(owner, cb, ca)))
+        elif cb.generated != ca.generated or cb.generated_stored != ca.generated_stored:
+            # Generated values are derived data: rebuilding the column loses nothing, unless
+            # a plain column's own values are replaced by computed ones.
+            lossy = None if cb.generated else f"column {owner}.{cb.name} becomes generated"
+            ops += [drop("column", cb, owner, lossy=lossy), create("column", ca, owner)]
         else:
             ops.append(alter("column", cb, ca, owner, lossy=narrowing(owner, cb, ca)))
     kinds_b = dict(((k, o.name), (k, o)) for k, o in constraints_of(b))  # type: ignore[union-attr]

@@ -16,7 +16,16 @@ from dataclasses import replace
 from dbarchitect.migrate.diff_deps import DepIndex, object_key, op_key, words
 from dbarchitect.migrate.diff_objects import alter, create, drop, enum_appends_only
 from dbarchitect.migrate.operations import Kind, Obj, Operation
-from dbarchitect.model import Column, DomainType, EnumType, Index, Schema, Table, View
+from dbarchitect.model import (
+    Column,
+    CompositeType,
+    DomainType,
+    EnumType,
+    Index,
+    Schema,
+    Table,
+    View,
+)
 
 Entry = tuple[Kind, Obj, str]
 
@@ -178,6 +187,16 @@ class Closure:
                 # A key dropped for good (or renamed, as a table's move renames its key):
                 # foreign keys that rely on it must let go first and find their new key.
                 out.append((key, REBUILT))
+        created = {
+            k.partition("(")[0]
+            for k, ops in self.by_key.items()
+            if k.startswith("func:") and any(op.action == "create" for op in ops)
+        }
+        for key, ops in self.by_key.items():
+            if {op.action for op in ops} == {"drop"} and key.partition("(")[0] in created:
+                # An overload replaced by another of the same name: while both exist a call
+                # may be ambiguous, so its users let go before the drop and come back after.
+                out.append((key, REBUILT))
         children = _children(self.before)
         for op in list(self.ops):
             if op.kind == "column" and op.action == "alter":
@@ -194,6 +213,16 @@ class Closure:
                     out.append((key, REBUILT))
                     self.rebuilt.add(key)
                     out += [(c, RETYPED) for c in self._columns_of_type(key)]
+            elif op.kind == "composite" and op.action == "alter":
+                # A retyped attribute under stored columns rebuilds the type (see the renderer).
+                b, a = op.before, op.after
+                assert isinstance(b, CompositeType) and isinstance(a, CompositeType)
+                key = op_key(op)
+                cols = self._columns_of_type(key)
+                if cols and _retypes_attribute(b, a):
+                    out.append((key, REBUILT))
+                    self.rebuilt.add(key)
+                    out += [(c, RETYPED) for c in cols]
             elif op.kind == "enum" and op.action == "alter":
                 b, a = op.before, op.after
                 assert isinstance(b, EnumType) and isinstance(a, EnumType)
@@ -271,6 +300,13 @@ class Closure:
                 key = object_key("grant", g)
                 if not self._has(key, "create"):
                     self._add(create("grant", g))
+
+
+def _retypes_attribute(b: CompositeType, a: CompositeType) -> bool:
+    old = {x.name: (x.type, x.collation) for x in b.attributes}
+    return any(
+        old.get(x.name, (x.type, x.collation)) != (x.type, x.collation) for x in a.attributes
+    )
 
 
 def _children(schema: Schema) -> dict[str, list[str]]:

@@ -24,7 +24,7 @@ def apply_renames(
     """`before` with the renames applied, and the rename operations (tables first)."""
     ops: list[Operation] = []
     moved: dict[str, str] = {}
-    for r in sorted(renames, key=lambda r: (r.kind != "table", r.old, r.new)):
+    for r in _in_order(renames):
         if r.kind == "table":
             before, op = _rename_table(before, after, r, quote)
             moved[r.old + "."] = r.new + "."
@@ -38,6 +38,23 @@ def apply_renames(
             before, op = _rename_column(before, after, r)
         ops.append(op)
     return before, ops
+
+
+def _in_order(renames: Sequence[Rename]) -> list[Rename]:
+    """Tables first, by name; a rename into a name another one frees waits for it
+    (name → legal_name before display → name). A swap (a cycle) is left as it comes: the
+    checks of the rename it reaches report the clash."""
+    pending = sorted(renames, key=lambda r: (r.kind != "table", r.old, r.new))
+    out: list[Rename] = []
+    while pending:
+        olds = {(r.kind, r.old) for r in pending}
+        kind = pending[0].kind
+        ready = next(
+            (r for r in pending if r.kind == kind and (r.kind, r.new) not in olds), pending[0]
+        )
+        pending.remove(ready)
+        out.append(ready)
+    return out
 
 
 def _qname(quote: Callable[[str], str], schema: str, name: str) -> str:

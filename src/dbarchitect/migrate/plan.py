@@ -199,6 +199,7 @@ class _Graph:
         return None
 
     def _renames(self) -> None:
+        self._rename_chains()
         for r, rop in enumerate(self.ops):
             if rop.action != "rename":
                 continue
@@ -223,6 +224,19 @@ class _Graph:
                         self.add(r, i, 2)
                     elif oldc in cols:
                         self.add(i, r, 2)
+
+    def _rename_chains(self) -> None:
+        """A rename into a name another rename frees runs after it (report → report_old,
+        then report_new → report)."""
+        olds: dict[tuple[str, str, str], int] = {}
+        for j, op in enumerate(self.ops):
+            if op.action == "rename":
+                olds[(op.kind, op.owner, _qualified(op.before))] = j
+        for r, rop in enumerate(self.ops):
+            if rop.action == "rename":
+                freer = olds.get((rop.kind, rop.owner, _qualified(rop.after)))
+                if freer is not None:
+                    self.add(freer, r)
 
     def _tables_named(self, i: int, op: Operation) -> set[str]:
         names = {op.owner} if op.owner else set()

@@ -76,6 +76,8 @@ class PrimaryKey:
     initially_deferred: bool = False
     comment: str | None = None
     inherited: bool = False
+    # Storage parameters of the backing index (WITH (fillfactor=…)), as (key, value) pairs.
+    index_options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,6 +95,8 @@ class ForeignKey:
     not_valid: bool = False
     comment: str | None = None
     inherited: bool = False
+    # ON DELETE SET NULL / SET DEFAULT (col, …): the referencing columns it resets (PG 15+).
+    on_delete_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +109,8 @@ class UniqueConstraint:
     initially_deferred: bool = False
     comment: str | None = None
     inherited: bool = False
+    # Storage parameters of the backing index (WITH (fillfactor=…)), as (key, value) pairs.
+    index_options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -173,10 +173,12 @@ def _columns(rows: list[Row], *, partition: bool) -> tuple[Column, ...]:
                     cycle=o.get("cycle", False),
                 )
             options = _options(x["options"])
-            if x["storage"] or x["stattarget"] is not None:
+            if x["storage"] or x["stattarget"] is not None or x.get("compression"):
                 extra = [("storage", x["storage"])] if x["storage"] else []
                 if x["stattarget"] is not None:
                     extra.append(("statistics", str(x["stattarget"])))
+                if x.get("compression"):
+                    extra.append(("compression", x["compression"]))
                 options = tuple(sorted(options + tuple(extra)))
         out.append(
             Column(
@@ -221,6 +223,7 @@ def _table(
                 include=tuple(own[n] for n in c["include"] or ()),
                 deferrable=c["deferrable"],
                 initially_deferred=c["deferred"],
+                index_options=_options(c["index_options"]),
                 **common,
             )
         elif kind == "u":
@@ -231,6 +234,7 @@ def _table(
                     nulls_not_distinct=c["nulls_not_distinct"],
                     deferrable=c["deferrable"],
                     initially_deferred=c["deferred"],
+                    index_options=_options(c["index_options"]),
                     **common,
                 )
             )
@@ -249,6 +253,7 @@ def _table(
                     deferrable=c["deferrable"],
                     initially_deferred=c["deferred"],
                     not_valid=c["not_valid"],
+                    on_delete_columns=tuple(own[n] for n in c["delete_columns"] or ()),
                     **common,
                 )
             )

@@ -231,6 +231,7 @@ def primary_key_clause(pk: PrimaryKey) -> str:
     return (
         "PRIMARY KEY "
         + key_columns(pk.columns, pk.include)
+        + index_with(pk.index_options)
         + deferrable_clause(pk.deferrable, pk.initially_deferred)
     )
 
@@ -241,6 +242,7 @@ def unique_clause(u: UniqueConstraint) -> str:
     return (
         f"UNIQUE{nnd} "
         + key_columns(u.columns, u.include)
+        + index_with(u.index_options)
         + deferrable_clause(u.deferrable, u.initially_deferred)
     )
 
@@ -262,6 +264,11 @@ def key_columns(columns: tuple[str, ...], include: tuple[str, ...]) -> str:
     return sql
 
 
+def index_with(options: tuple[tuple[str, str], ...]) -> str:
+    """` WITH (…)` for a key's backing index, or nothing."""
+    return f" WITH {obj.with_options(options)}" if options else ""
+
+
 def deferrable_clause(deferrable: bool, deferred: bool) -> str:
     """` DEFERRABLE [INITIALLY DEFERRED]`, or nothing."""
     if not deferrable:
@@ -281,6 +288,8 @@ def fk_clause(fk: ForeignKey) -> str:
         sql += f" ON UPDATE {fk.on_update}"
     if fk.on_delete != "NO ACTION":
         sql += f" ON DELETE {fk.on_delete}"
+        if fk.on_delete_columns:
+            sql += f" ({', '.join(quote(c) for c in fk.on_delete_columns)})"
     sql += deferrable_clause(fk.deferrable, fk.initially_deferred)
     if fk.not_valid:
         sql += " NOT VALID"

@@ -23,6 +23,8 @@ from dbarchitect.model import (
 )
 
 _STORAGE = {"p": "PLAIN", "e": "EXTERNAL", "m": "MAIN", "x": "EXTENDED"}
+# pg_attribute.attcompression codes, as the model's ("compression", code) column option.
+COMPRESSION = {"p": "pglz", "l": "lz4"}
 
 
 def dollar_quote(body: str) -> str:
@@ -68,6 +70,8 @@ def column_alters(table: Table, col: Column) -> list[str]:
             out.append(f"{target} SET STORAGE {_STORAGE.get(value, value)};")
         elif key == "statistics":
             out.append(f"{target} SET STATISTICS {value};")
+        elif key == "compression":
+            out.append(f"{target} SET COMPRESSION {COMPRESSION.get(value, value)};")
         else:
             plain.append((key, value))
     if plain:

@@ -82,7 +82,7 @@ def _key_through_index(ctx: Context, table: str, c: PrimaryKey | UniqueConstrain
     nnd = " NULLS NOT DISTINCT" if isinstance(c, UniqueConstraint) and c.nulls_not_distinct else ""
     ctx.emit(
         f"CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} "
-        f"{ddl.key_columns(c.columns, c.include)}{nnd};",
+        f"{ddl.key_columns(c.columns, c.include)}{nnd}{ddl.index_with(c.index_options)};",
         transactional=False,
     )
     kind = "PRIMARY KEY" if isinstance(c, PrimaryKey) else "UNIQUE"

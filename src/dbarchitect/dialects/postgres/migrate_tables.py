@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from dbarchitect.dialects.postgres import ddl, ddl_objects
+from dbarchitect.dialects.postgres.ddl_objects import COMPRESSION
 from dbarchitect.dialects.postgres.migrate_context import Context, comment_sql, fit
 from dbarchitect.dialects.postgres.normalize import stable
 from dbarchitect.dialects.postgres.quoting import literal, qname, quote
@@ -205,6 +206,8 @@ def alter_column(ctx: Context, owner: str, b: Column, a: Column) -> None:
     old_identity = None if inherited else b.identity
     adds_identity = identity is not None and old_identity is None
     drops_identity = old_identity is not None and identity is None
+    if b.generated and not a.generated:
+        ctx.emit(f"{target} DROP EXPRESSION;")
     if drops_identity:
         seq = _nextval_sequence(a.default)
         if seq is not None:
@@ -242,10 +245,26 @@ def alter_column(ctx: Context, owner: str, b: Column, a: Column) -> None:
         ctx.emit(f"{target} DROP NOT NULL;")
     if a.default is not None and (default_dropped or a.default != b.default):
         ctx.emit(f"{target} SET DEFAULT {a.default};")
+        _catch_up_sequence(ctx, owner, table, b, a)
     for sql in _column_options(target, b, a):
         ctx.emit(sql)
     if b.comment != a.comment:
         ctx.emit(comment_sql(f"COLUMN {table}.{col}", a.comment))
+
+
+def _catch_up_sequence(ctx: Context, owner: str, table: str, b: Column, a: Column) -> None:
+    """A column switched to another (ascending) sequence must not be handed ids it holds:
+    a serial whose table was renamed gets a sequence of the new name, started at 1."""
+    seq = _nextval_sequence(a.default)
+    if seq is None or seq == _nextval_sequence(b.default) or not ctx.existing(owner):
+        return
+    if any(f"{s.schema}.{s.name}" == seq and s.increment < 0 for s in ctx.after.sequences):
+        return
+    col = quote(a.name)
+    ctx.emit(
+        f"SELECT setval({literal(seq)}, max({col})) FROM {table} "
+        f"HAVING max({col}) >= (SELECT last_value FROM {seq});"
+    )
 
 
 def _identity_sequence(table: str, column: str) -> str:
@@ -341,8 +360,12 @@ def _column_options(target: str, b: Column, a: Column) -> list[str]:
         out.append(f"{target} SET STORAGE {_STORAGE.get(value, value)};")
     if old.get("statistics") != new.get("statistics"):
         out.append(f"{target} SET STATISTICS {new.get('statistics', '-1')};")
-    plain_old = tuple((k, v) for k, v in old.items() if k not in ("storage", "statistics"))
-    plain_new = tuple((k, v) for k, v in new.items() if k not in ("storage", "statistics"))
+    if old.get("compression") != new.get("compression"):
+        method = new.get("compression")
+        out.append(f"{target} SET COMPRESSION {COMPRESSION.get(method or '', 'default')};")
+    special = ("storage", "statistics", "compression")
+    plain_old = tuple((k, v) for k, v in old.items() if k not in special)
+    plain_new = tuple((k, v) for k, v in new.items() if k not in special)
     out.extend(storage_options(target, plain_old, plain_new))
     return out
 

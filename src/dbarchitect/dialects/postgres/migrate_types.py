@@ -140,10 +140,22 @@ def alter_enum(ctx: Context, b: EnumType, a: EnumType) -> None:
 
 
 def _rebuild_enum(ctx: Context, b: EnumType, a: EnumType) -> None:
+    _rebuild_type(ctx, a)
+
+
+def _rebuild_type(ctx: Context, a: EnumType | CompositeType) -> None:
+    """Rename the type aside, create the new one, move every column (and domain) of it over
+    through text, drop the old one."""
     name = qname(a.schema, a.name)
     aside = fit(f"{a.name}__old")
     ctx.emit(f"ALTER TYPE {name} RENAME TO {quote(aside)};")
-    ctx.emit(ddl_objects.create_enum(a))
+    if isinstance(a, EnumType):
+        ctx.emit(ddl_objects.create_enum(a))
+    else:
+        ctx.emit(ddl_objects.create_composite(a))
+        for x in a.attributes:
+            if x.comment is not None:
+                ctx.emit(comment_sql(f"COLUMN {name}.{quote(x.name)}", x.comment))
     if a.comment is not None:
         ctx.emit(comment_sql(f"TYPE {name}", a.comment))
     reapply_grants(ctx, "type", name)
@@ -267,6 +279,10 @@ def alter_composite(ctx: Context, b: CompositeType, a: CompositeType) -> None:
     name = qname(a.schema, a.name)
     old = {x.name: x for x in b.attributes}
     new = {x.name: x for x in a.attributes}
+    if _retypes_in_use(ctx, b, a):
+        # PostgreSQL refuses ALTER ATTRIBUTE … TYPE while a table column stores the type.
+        _rebuild_type(ctx, a)
+        return
     actions = [f"DROP ATTRIBUTE {quote(n)}" for n in old if n not in new]
     for x in a.attributes:
         collate = f" COLLATE {x.collation}" if x.collation else ""
@@ -283,6 +299,17 @@ def alter_composite(ctx: Context, b: CompositeType, a: CompositeType) -> None:
             ctx.emit(comment_sql(f"COLUMN {name}.{quote(x.name)}", x.comment))
     if b.comment != a.comment:
         ctx.emit(comment_sql(f"TYPE {name}", a.comment))
+
+
+def _retypes_in_use(ctx: Context, b: CompositeType, a: CompositeType) -> bool:
+    old = {x.name: (x.type, x.collation) for x in b.attributes}
+    if all(old.get(x.name, (x.type, x.collation)) == (x.type, x.collation) for x in a.attributes):
+        return False
+    name = qname(b.schema, b.name)
+    used = {name, name + "[]"}
+    return any(d.base_type in used for d in ctx.before.domains) or any(
+        c.type in used for t in ctx.before.tables for c in t.columns
+    )
 
 
 # --- sequences ------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ SELECT a.attrelid::bigint AS oid, a.attnum AS num, a.attname AS name,
        CASE WHEN t.typtype = 'd' OR a.attgenerated <> '' OR a.attidentity <> ''
                  OR (a.attcollation <> 0 AND a.attcollation <> t.typcollation)
                  OR a.attoptions IS NOT NULL OR a.attstorage <> t.typstorage
-                 OR a.attstattarget >= 0 OR dsc.description IS NOT NULL THEN
+                 OR a.attstattarget >= 0 OR dsc.description IS NOT NULL
+                 OR a.attcompression <> '' -- pg>=140000
+                 THEN
          json_build_object(
            'base_type', CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
            'generated', CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
@@ -34,6 +36,7 @@ SELECT a.attrelid::bigint AS oid, a.attnum AS num, a.attname AS name,
            'options', a.attoptions,
            'storage', CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage END,
            'stattarget', CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END,
+           'compression', nullif(a.attcompression, ''), -- pg>=140000
            'comment', dsc.description) END AS extra
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid

@@ -8,6 +8,8 @@ SELECT c.conrelid::bigint AS oid, c.conname AS name, c.contype AS type,
          (SELECT array_agg(a.attname ORDER BY k.ord)
           FROM unnest(c.confkey) WITH ORDINALITY k(num, ord)
           JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.num) END AS ref_columns,
+       c.confdelsetcols::int[] AS delete_columns, -- pg>=150000
+       NULL::int[] AS delete_columns, -- pg<150000
        c.confdeltype AS on_delete, c.confupdtype AS on_update, c.confmatchtype AS match_type,
        c.condeferrable AS deferrable, c.condeferred AS deferred,
        NOT c.convalidated AS not_valid, c.connoinherit AS no_inherit,
@@ -15,6 +17,8 @@ SELECT c.conrelid::bigint AS oid, c.conname AS name, c.contype AS type,
        CASE WHEN c.contype = 'c' THEN pg_get_expr(c.conbin, c.conrelid) END AS expression,
        CASE WHEN c.contype = 'x' THEN pg_get_constraintdef(c.oid) END AS definition,
        (i.indkey::int2[])[i.indnkeyatts + 1:]::int[] AS include,
+       (SELECT ic.reloptions FROM pg_class ic
+        WHERE ic.oid = c.conindid AND c.contype IN ('p', 'u')) AS index_options,
        coalesce(i.indnullsnotdistinct, false) AS nulls_not_distinct, -- pg>=150000
        false AS nulls_not_distinct, -- pg<150000
        dsc.description AS comment
