@@ -4,8 +4,12 @@ rows kept (the harness is tests/sqlite/test_migrate.py's)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from dbarchitect.dialects.mysql.migrate import render_operations
+from dbarchitect.migrate.operations import Operation
 from tests.sqlite.test_migrate import Case, case_named, cases, load_pair, migration_for, run_case
 
 MYSQL_CASES = cases("mysql")
@@ -67,4 +71,51 @@ def test_auto_increment_column_and_its_key_are_one_statement() -> None:
     assert up_sql("022") == [
         "ALTER TABLE visit ADD COLUMN id bigint(20) NOT NULL AUTO_INCREMENT FIRST,"
         " ADD PRIMARY KEY (id);"
+    ]
+
+
+def test_a_unique_key_innodb_clusters_on_is_not_dropped_online() -> None:
+    # country has no primary key: InnoDB clusters on its NOT NULL unique key, and refuses to
+    # drop that with LOCK=NONE.
+    up = up_sql("037")
+    assert "ALTER TABLE country DROP INDEX country_code;" in up
+
+
+def test_null_rows_take_the_default_before_not_null() -> None:
+    up = up_sql("040")
+    fill = up.index("UPDATE contact SET country = 'ZZ' WHERE country IS NULL;")
+    assert fill < up.index(
+        "ALTER TABLE contact MODIFY COLUMN country char(2) NOT NULL DEFAULT 'ZZ';"
+    )
+
+
+def test_system_versioned_tables_are_altered_keeping_history() -> None:
+    up = up_sql("052")
+    assert up[1] == "SET @@SESSION.system_versioning_alter_history = KEEP;"
+    assert up[-1] == "SET @@SESSION.system_versioning_alter_history = @dbarch_saved_alter_history;"
+    assert "SYSTEM_VERSIONING" not in " ".join(up_sql("045"))
+
+
+def test_an_altered_column_that_moved_is_put_in_place() -> None:
+    before, _ = load_pair(case_named("mysql", "045"), "mysql")
+    table = before.table("visit")
+    assert table is not None and [c.name for c in table.columns] == ["id", "site", "path", "at"]
+    order = ["id", "at", "site", "path"]
+    moved = replace(table, columns=tuple(c for n in order for c in table.columns if c.name == n))
+    after = replace(before, tables=(moved,))
+    ops = [
+        Operation(
+            action="alter",
+            kind="column",
+            before=table.column(n),
+            after=moved.column(n),
+            owner="visit",
+        )
+        for n in order
+    ]
+    assert [s.sql for s in render_operations(ops, before, after)] == [
+        "ALTER TABLE visit MODIFY COLUMN id int(11) NOT NULL;",
+        "ALTER TABLE visit MODIFY COLUMN at datetime AFTER id;",
+        "ALTER TABLE visit MODIFY COLUMN site varchar(40) NOT NULL;",
+        "ALTER TABLE visit MODIFY COLUMN path varchar(200);",
     ]

@@ -32,6 +32,8 @@ class Dialect(abc.ABC):
     supports_sequences: ClassVar[bool] = False
     supports_enums: ClassVar[bool] = False
     supports_functions: ClassVar[bool] = False
+    # Whether a column can be moved within its table (MySQL's AFTER, SQLite's rebuild).
+    reorders_columns: ClassVar[bool] = False
     file_suffixes: ClassVar[tuple[str, ...]] = (".sql",)
 
     @abc.abstractmethod

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from dbarchitect.migrate.diff_align import align_expressions
 from dbarchitect.migrate.diff_deps import DepIndex
-from dbarchitect.migrate.diff_objects import compare_all
+from dbarchitect.migrate.diff_objects import alter, compare_all
 from dbarchitect.migrate.diff_rebuild import rebuild_dependents
 from dbarchitect.migrate.diff_rename import apply_renames
 from dbarchitect.migrate.migration import Rename
@@ -50,6 +50,8 @@ def diff(before: Schema, after: Schema, *, renames: Sequence[Rename] = ()) -> Di
     renamed, rename_ops = apply_renames(before, after, renames, quote)
     renamed = align_expressions(renamed, after, get_dialect(before.dialect).expression_key)
     ops = compare_all(renamed, after)
+    if get_dialect(before.dialect).reorders_columns:
+        ops += moved_columns(renamed, after, ops)
     ops = rebuild_dependents(ops, renamed, after, DepIndex(renamed, quote), DepIndex(after, quote))
     return Diff(operations=tuple(rename_ops + ops), hints=tuple(rename_hints(ops)))
 
@@ -97,3 +99,48 @@ def _is(op: Operation, action: str, kind: str) -> bool:
 
 def _shape(t: Table) -> list[tuple[str, str]]:
     return [(c.name, c.type) for c in t.columns]
+
+
+def moved_columns(before: Schema, after: Schema, ops: Sequence[Operation]) -> list[Operation]:
+    """Alters for columns that only change position, where the engine can move them: the
+    fewest columns that put the shared ones in `after`'s order (those off a longest common
+    subsequence)."""
+    touched = {(op.owner, op.subject.name) for op in ops if isinstance(op.subject, Column)}
+    out: list[Operation] = []
+    for a in after.tables:
+        b = before.table(a.qualified)
+        if b is None:
+            continue
+        shared = {c.name for c in a.columns} & {c.name for c in b.columns}
+        old = [c.name for c in b.columns if c.name in shared]
+        new = [c.name for c in a.columns if c.name in shared]
+        if old == new:
+            continue
+        for name in [n for n in new if n not in _common(old, new)]:
+            cb, ca = b.column(name), a.column(name)
+            if cb is not None and ca is not None and (a.qualified, name) not in touched:
+                out.append(alter("column", cb, ca, a.qualified))
+    return out
+
+
+def _common(x: list[str], y: list[str]) -> set[str]:
+    """The items of a longest common subsequence of two lists of distinct names."""
+    n, m = len(x), len(y)
+    length = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            if x[i] == y[j]:
+                length[i][j] = length[i + 1][j + 1] + 1
+            else:
+                length[i][j] = max(length[i + 1][j], length[i][j + 1])
+    out: set[str] = set()
+    i = j = 0
+    while i < n and j < m:
+        if x[i] == y[j]:
+            out.add(x[i])
+            i, j = i + 1, j + 1
+        elif length[i + 1][j] >= length[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return out

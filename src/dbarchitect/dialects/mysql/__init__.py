@@ -21,6 +21,7 @@ class MysqlDialect(Dialect):
 
     name: ClassVar[str] = "mysql"
     label: ClassVar[str] = "MySQL/MariaDB"
+    reorders_columns: ClassVar[bool] = True
     has_schemas: ClassVar[bool] = False
     default_schema: ClassVar[str] = ""
     max_identifier_bytes: ClassVar[int] = 64

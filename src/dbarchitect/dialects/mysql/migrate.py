@@ -26,7 +26,13 @@ from dbarchitect.dialects.mysql.ddl import (
     create_view,
     index_definition,
 )
-from dbarchitect.dialects.mysql.migrate_table import alter_options, mentions
+from dbarchitect.dialects.mysql.migrate_table import (
+    alter_options,
+    clustered_key,
+    fill_nulls,
+    mentions,
+    versioned,
+)
 from dbarchitect.dialects.mysql.quoting import quote_ident, quote_literal
 from dbarchitect.dialects.mysql.routines import create_routine
 from dbarchitect.errors import DbarchError
@@ -116,7 +122,29 @@ class _Renderer:
             if i not in self.done:
                 self.done.add(i)
                 self._one(op)
-        return self.out + self.deferred
+        out = self.out + self.deferred
+        if out and self._alters_versioned():
+            # MariaDB refuses to change the columns of a system-versioned table unless told
+            # to keep the history rows as they are (error 4119).
+            variable = "@@SESSION.system_versioning_alter_history"
+            out = [
+                Statement(sql=f"SET @dbarch_saved_alter_history = {variable};"),
+                Statement(sql=f"SET {variable} = KEEP;"),
+                *out,
+                Statement(sql=f"SET {variable} = @dbarch_saved_alter_history;"),
+            ]
+        return out
+
+    def _alters_versioned(self) -> bool:
+        """Whether an operation changes a table that is system-versioned before or after it."""
+        for op in self.ops:
+            key = self.key(op)
+            if (op.kind not in _ON_TABLE and op.kind != "table") or key in self.created:
+                continue
+            for table in (self.before.table(self.old_name.get(key, key)), self.after.table(key)):
+                if table is not None and versioned(table):
+                    return True
+        return False
 
     def pending(self, key: str, kinds: set[str], action: str) -> list[tuple[int, Operation]]:
         return [
@@ -222,7 +250,11 @@ class _Renderer:
                 order[order.index(old)] = new
         else:
             assert isinstance(op.after, Column) and isinstance(op.before, Column)
-            clauses = [f"MODIFY COLUMN {column_definition(op.after)}"]
+            fill = fill_nulls(self.current_name(key), op.before, op.after)
+            if fill is not None:
+                self.emit(fill, op)
+            move = self._move(key, op.after.name)
+            clauses = [f"MODIFY COLUMN {column_definition(op.after)}{move}"]
             if op.before.identity is None:
                 clauses += self._key_for_identity(key, op.after)
             self.alter(key, clauses, op)
@@ -240,6 +272,27 @@ class _Renderer:
         order.insert(order.index(previous) + 1, name)
         if order[-1] == name:
             return ""
+        return f" AFTER {quote_ident(previous)}"
+
+    def _move(self, key: str, name: str) -> str:
+        """FIRST / AFTER x when the column does not follow, at this point, the column it
+        follows in `after` (an altered column may also have moved)."""
+        order = self.columns.get(key, [])
+        target = self.after.table(key)
+        if target is None or name not in order:
+            return ""
+        names = [c.name for c in target.columns]
+        at = names.index(name) if name in names else len(names)
+        previous = next((n for n in reversed(names[:at]) if n in order), None)
+        # Columns on their way out (not in `after`) do not count as out of place.
+        now = next((n for n in reversed(order[: order.index(name)]) if n in names), None)
+        if now == previous:
+            return ""
+        order.remove(name)
+        if previous is None:
+            order.insert(0, name)
+            return " FIRST"
+        order.insert(order.index(previous) + 1, name)
         return f" AFTER {quote_ident(previous)}"
 
     def _key_for_identity(self, key: str, col: Column) -> list[str]:
@@ -318,13 +371,22 @@ class _Renderer:
             for i, pending in self.pending(key, {"foreign_key"}, "drop"):
                 self.run_now(i, pending)
             clauses.append(f"DROP INDEX {quote_ident(_name(op.before))}")
-            plain = _plain(op.before)
+            plain = _plain(op.before) and not self._clusters(key, op.before)
         if op.action in ("create", "alter"):
             clauses.append(_add_clause(op, self.engine(key)))
             plain = plain and _plain(op.after)
         self.alter(key, clauses, op, online=plain)
         if not plain:
             self.locking.add(key)
+
+    def _clusters(self, key: str, index: object) -> bool:
+        """Whether dropping the index would drop InnoDB's implicit clustered key."""
+        table = self.before.table(self.old_name.get(key, key))
+        pk_changes = any(
+            op.kind == "primary_key" and op.action in ("drop", "alter") and self.key(op) == key
+            for op in self.ops
+        )
+        return table is not None and clustered_key(table, index, pk_changes)
 
     def _check(self, op: Operation, key: str) -> None:
         clauses = []

@@ -6,9 +6,9 @@ import re
 from dataclasses import replace
 
 from dbarchitect.dialects.mysql.ddl import column_definition
-from dbarchitect.dialects.mysql.quoting import quote_literal
+from dbarchitect.dialects.mysql.quoting import quote_ident, quote_literal
 from dbarchitect.dialects.mysql.types import base_type
-from dbarchitect.model import Table
+from dbarchitect.model import Column, Index, Table, UniqueConstraint
 
 # Options written by clauses of their own; the rest are CREATE_OPTIONS (ROW_FORMAT=…).
 _OWN = frozenset({"engine", "collation", "charset", "system_versioning", "partition_by"})
@@ -50,3 +50,36 @@ def alter_options(before: Table, after: Table) -> list[str]:
     if old.get("partition_by") != new.get("partition_by"):
         clauses.append(new.get("partition_by", "REMOVE PARTITIONING"))
     return clauses
+
+
+def versioned(table: Table) -> bool:
+    """Whether the table is system-versioned."""
+    return dict(table.options).get("system_versioning") == "true"
+
+
+def clustered_key(table: Table, index: object, primary_key_goes: bool) -> bool:
+    """Whether InnoDB may be using `index` as the table's clustered key: a unique key on NOT
+    NULL columns of a table whose primary key is missing (or goes in this migration). The
+    server refuses to drop that key with LOCK=NONE ("dropping a primary key")."""
+    if table.primary_key is not None and not primary_key_goes:
+        return False
+    if isinstance(index, UniqueConstraint):
+        columns = list(index.columns)
+    elif isinstance(index, Index) and index.unique and not any(k.expression for k in index.keys):
+        columns = [k.column for k in index.keys]
+    else:
+        return False
+    found = [table.column(c) for c in columns]
+    return all(c is not None and not c.nullable for c in found)
+
+
+def fill_nulls(table: str, before: Column, after: Column) -> str | None:
+    """UPDATE giving the new default to rows holding NULL in a column that becomes NOT NULL:
+    strict mode refuses the MODIFY over them (non-strict would store 0 or '')."""
+    default = after.default
+    if not before.nullable or after.nullable or after.generated is not None:
+        return None
+    if default is None or default.casefold() == "null":
+        return None
+    name = quote_ident(after.name)
+    return f"UPDATE {quote_ident(table)} SET {name} = {default} WHERE {name} IS NULL;"

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class SqliteDialect(Dialect):
     name: ClassVar[str] = "sqlite"
     label: ClassVar[str] = "SQLite"
+    reorders_columns: ClassVar[bool] = True
     has_schemas: ClassVar[bool] = False
     default_schema: ClassVar[str] = ""
     # SQLite sets no limit on names beyond the length of a statement (SQLITE_MAX_SQL_LENGTH).

@@ -9,6 +9,7 @@ created again at the end, as they were.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from dbarchitect.dialects.sqlite.ddl import (
@@ -87,7 +88,20 @@ def _copy_expression(source: Column, target: Column) -> str:
 
 
 def _copy(source: Table, target: Table, renamed: dict[str, str], temporary: str) -> str | None:
-    """INSERT … SELECT of the columns both tables have; new columns take their defaults."""
+    """INSERT … SELECT of the columns both tables have; new columns take their defaults.
+
+    The rowid goes along where it is not a column's alias: it is the document id of a full-text
+    table, and rows of a table without INTEGER PRIMARY KEY may be pointed at by it. A virtual
+    table whose rows live elsewhere is filled from there instead (or not at all).
+    """
+    old_module, new_module = _module(source), _module(target)
+    if old_module in _READ_ONLY_MODULES or new_module in _READ_ONLY_MODULES:
+        return None
+    if _external_content(target):
+        # FTS with content='other table': the index is rebuilt from that table.
+        return f"INSERT INTO {quote(temporary)} ({quote(temporary)}) VALUES ('rebuild');"
+    if _external_content(source) is not None:
+        return None  # a contentless index has no values to copy
     by_name = {c.name.casefold(): c for c in source.columns if c.generated is None}
     into, select = [], []
     for col in target.columns:
@@ -98,12 +112,55 @@ def _copy(source: Table, target: Table, renamed: dict[str, str], temporary: str)
             continue
         into.append(quote(col.name))
         select.append(_copy_expression(old, col))
+    rowid = _rowid_name(source, target)
+    if rowid is not None and into:
+        into.insert(0, rowid)
+        select.insert(0, rowid)
     if not into:
         return None
     return (
         f"INSERT INTO {quote(temporary)} ({', '.join(into)})\n"
         f"  SELECT {', '.join(select)} FROM {quote(source.name)};"
     )
+
+
+# Virtual table modules whose rows are computed from another table: nothing to copy.
+_READ_ONLY_MODULES = frozenset({"fts5vocab", "fts4aux"})
+# Modules whose rowid is the row's identity and can be given on INSERT.
+_ROWID_MODULES = frozenset({"", "fts3", "fts4", "fts5"})
+_CONTENT = re.compile(r"""(?i)(?:^|,)\s*content\s*=\s*(?:'((?:[^']|'')*)'|"([^"]*)"|(\w+))""")
+
+
+def _module(table: Table) -> str | None:
+    options = dict(table.options)
+    return options.get("virtual", "").casefold() if "virtual" in options else None
+
+
+def _external_content(table: Table) -> str | None:
+    """The content= table of a full-text table ('' for contentless), None when it holds its
+    own content."""
+    if _module(table) not in ("fts4", "fts5"):
+        return None
+    found = _CONTENT.search(dict(table.options).get("virtual_args", ""))
+    if found is None:
+        return None
+    return next((g for g in found.groups() if g is not None), "")
+
+
+def _rowid_name(source: Table, target: Table) -> str | None:
+    """How to name the rowid of both tables in the copy, None when it is not copied."""
+    for table in (source, target):
+        if dict(table.options).get("without_rowid") == "true":
+            return None
+        if (_module(table) or "") not in _ROWID_MODULES:
+            return None
+    pk = target.primary_key
+    if pk is not None and len(pk.columns) == 1:
+        col = target.column(pk.columns[0])
+        if col is not None and col.type.upper() == "INTEGER":
+            return None  # the alias column itself is copied (or numbered afresh when new)
+    names = {c.name.casefold() for c in source.columns + target.columns}
+    return next((n for n in ("rowid", "_rowid_", "oid") if n not in names), None)
 
 
 def rebuild(
