@@ -46,11 +46,12 @@ def diff(before: Schema, after: Schema, *, renames: Sequence[Rename] = ()) -> Di
     """
     from dbarchitect.dialects import get_dialect
 
-    quote = quoter(before)
+    dialect = get_dialect(before.dialect)
+    quote = dialect.quote
     renamed, rename_ops = apply_renames(before, after, renames, quote)
-    renamed = align_expressions(renamed, after, get_dialect(before.dialect).expression_key)
+    renamed = align_expressions(renamed, after, dialect.expression_key)
     ops = compare_all(renamed, after)
-    if get_dialect(before.dialect).reorders_columns:
+    if dialect.reorders_columns:
         ops += moved_columns(renamed, after, ops)
     ops = rebuild_dependents(ops, renamed, after, DepIndex(renamed, quote), DepIndex(after, quote))
     return Diff(operations=tuple(rename_ops + ops), hints=tuple(rename_hints(ops)))

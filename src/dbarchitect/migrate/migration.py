@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from dbarchitect.migrate.operations import Operation
@@ -43,7 +43,7 @@ class Migration:
     up: tuple[Statement, ...]
     down: tuple[Statement, ...]
     hints: tuple[str, ...] = ()
-    lossy: tuple[str, ...] = field(default=())
+    lossy: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:

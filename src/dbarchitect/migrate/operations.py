@@ -8,7 +8,8 @@ level security flags or partition bound, a sequence's options, an enum's appende
 everything the object holds (a table's columns, constraints, indexes, triggers, policies) changes
 through operations of its own. What cannot be altered in place is a drop followed by a create.
 
-Every operation has an inverse, so the down migration is the up one reversed and inverted. An
+Every operation has an inverse (`inverse()`, `invert()`); make_migration diffs the way back
+instead, so that what a dropped table held comes back as operations of its own. An
 operation that destroys data (a dropped table or column, a narrowed type, an enum value removed)
 says what in `lossy`: its inverse brings the structure back, not the rows.
 """
