@@ -33,6 +33,10 @@ SERVER_SETTINGS = {
     "log_min_messages": "warning",
 }
 
+# Preloaded when the server has them: pg_stat_statements records the workload `dbarch tune`
+# reads from a live database (it needs shared memory at start; CREATE EXTENSION per database).
+PRELOAD_LIBRARIES = ("pg_stat_statements",)
+
 
 def _bin_dirs() -> list[Path]:
     dirs: list[Path] = []
@@ -156,7 +160,11 @@ def _start() -> Cluster:
     (cluster.data_dir / "pg_hba.conf").write_text(
         "local all postgres trust\nlocal all all scram-sha-256\n", encoding="utf-8"
     )
-    opts = " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
+    settings = dict(SERVER_SETTINGS)
+    preload = [lib for lib in PRELOAD_LIBRARIES if _has_library(pg_ctl, lib)]
+    if preload:
+        settings["shared_preload_libraries"] = ",".join(preload)
+    opts = " ".join(f"-c {k}={v}" for k, v in settings.items())
     opts += f" -k {cluster.socket_dir}"
     _run(
         [
@@ -176,6 +184,20 @@ def _start() -> Cluster:
         "pg_ctl start",
     )
     return cluster
+
+
+def _has_library(pg_ctl: Path, name: str) -> bool:
+    """Whether the server installation beside `pg_ctl` ships the loadable module `name`:
+    preloading a missing one would stop the server from starting at all."""
+    pg_config = pg_ctl.parent / "pg_config"
+    dirs = [pg_ctl.parent.parent / "lib", pg_ctl.parent.parent / "lib" / "postgresql"]
+    if pg_config.is_file():
+        proc = subprocess.run(
+            [str(pg_config), "--pkglibdir"], capture_output=True, text=True, check=False
+        )
+        if proc.returncode == 0 and proc.stdout.strip():
+            dirs.insert(0, Path(proc.stdout.strip()))
+    return any((d / f"{name}.so").is_file() or (d / f"{name}.dylib").is_file() for d in dirs)
 
 
 def _run(cmd: list[str], user: str | None, what: str) -> None:
