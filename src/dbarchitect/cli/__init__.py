@@ -12,6 +12,7 @@ from dbarchitect.cli import diff as diff_cmd
 from dbarchitect.cli import inspect as inspect_cmd
 from dbarchitect.cli import migrate as migrate_cmd
 from dbarchitect.cli import review as review_cmd
+from dbarchitect.cli import tune as tune_cmd
 from dbarchitect.errors import DbarchError
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app.command("review")(review_cmd.review)
 app.command("rules")(review_cmd.rules)
 app.command("check")(check_cmd.check)
 app.command("diff")(diff_cmd.diff)
+app.command("tune")(tune_cmd.tune)
 
 migrate_app = typer.Typer(
     help="Work with migration files: test that they undo cleanly.", no_args_is_help=True

@@ -19,6 +19,7 @@ from dbarchitect.model.stats import Stats
 if TYPE_CHECKING:
     from dbarchitect.migrate.migration import Statement
     from dbarchitect.migrate.operations import Operation
+    from dbarchitect.tune.tuner import Tuner
 
 
 class Dialect(abc.ABC):
@@ -69,6 +70,12 @@ class Dialect(abc.ABC):
     def collect_stats(self, session: Session) -> Stats | None:
         """Live statistics (table and index usage, sizes, sequences), where the engine has any."""
         return None
+
+    def tuner(self, url: DatabaseURL, schema: Schema, *, allow_writes: bool = False) -> Tuner:
+        """Tuning primitives (plans, what-if costs, index sizes) on the database at `url`."""
+        from dbarchitect.errors import InputError
+
+        raise InputError(f"{url}: tuning is not available for {self.label}")
 
     @abc.abstractmethod
     def render_operations(

@@ -9,11 +9,13 @@ from dbarchitect.dialects.base import Dialect
 from dbarchitect.dialects.mysql import ddl, introspect, types
 from dbarchitect.dialects.mysql.quoting import quote_ident
 from dbarchitect.engines.base import Engine, Session
+from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.model import LogicalType, Schema
 
 if TYPE_CHECKING:
     from dbarchitect.migrate.migration import Statement
     from dbarchitect.migrate.operations import Operation
+    from dbarchitect.tune.tuner import Tuner
 
 
 class MysqlDialect(Dialect):
@@ -59,6 +61,13 @@ class MysqlDialect(Dialect):
         from dbarchitect.dialects.mysql import migrate
 
         return migrate.render_operations(operations, before, after, online=online)
+
+    def tuner(self, url: DatabaseURL, schema: Schema, *, allow_writes: bool = False) -> Tuner:
+        """Tuning on MariaDB: plans from EXPLAIN FORMAT=JSON, candidates judged by building
+        them on a scratch copy and timing the queries there."""
+        from dbarchitect.dialects.mysql.tune import MysqlTuner
+
+        return MysqlTuner(url, schema, allow_writes=allow_writes)
 
 
 __all__ = ["MysqlDialect"]

@@ -15,6 +15,7 @@ from dbarchitect.model import LogicalType, Schema
 if TYPE_CHECKING:
     from dbarchitect.migrate.migration import Statement
     from dbarchitect.migrate.operations import Operation
+    from dbarchitect.tune.tuner import Tuner
 from dbarchitect.model.stats import Stats
 
 
@@ -62,6 +63,11 @@ class PostgresDialect(Dialect):
 
     def collect_stats(self, session: Session) -> Stats | None:
         return stats.collect_stats(session)
+
+    def tuner(self, url: DatabaseURL, schema: Schema, *, allow_writes: bool = False) -> Tuner:
+        from dbarchitect.dialects.postgres.tune.tuner import PgTuner
+
+        return PgTuner(url, schema, allow_writes=allow_writes)
 
     def render_operations(
         self,

@@ -9,11 +9,13 @@ from dbarchitect.dialects.base import Dialect
 from dbarchitect.dialects.sqlite import ddl, introspect, types
 from dbarchitect.engines.base import Engine, Session
 from dbarchitect.engines.sqlite import SqliteEngine
+from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.model import LogicalType, Schema
 
 if TYPE_CHECKING:
     from dbarchitect.migrate.migration import Statement
     from dbarchitect.migrate.operations import Operation
+    from dbarchitect.tune.tuner import Tuner
 
 
 class SqliteDialect(Dialect):
@@ -56,6 +58,13 @@ class SqliteDialect(Dialect):
         from dbarchitect.dialects.sqlite import migrate
 
         return migrate.render_operations(operations, before, after, online=online)
+
+    def tuner(self, url: DatabaseURL, schema: Schema, *, allow_writes: bool = False) -> Tuner:
+        """Tuning on a database file: plans from EXPLAIN QUERY PLAN, candidates judged by
+        building them on a scratch copy and timing the queries there."""
+        from dbarchitect.dialects.sqlite.tune import SqliteTuner
+
+        return SqliteTuner(url, schema, allow_writes=allow_writes)
 
 
 __all__ = ["SqliteDialect"]

@@ -1,0 +1,441 @@
+"""How many bytes an index would take once built, from the planner's statistics.
+
+B-tree: rows (the planner's row estimate of the table, or of `SELECT 1 FROM t WHERE <where>`
+for a partial index) × leaf entry bytes (8-byte index tuple header, a 4-byte null bitmap when
+a key can be null, the keys laid out with their type alignment, MAXALIGNed, plus a 4-byte line
+pointer), packed the way CREATE INDEX packs leaves (fillfactor 90: 7,333 of 8,152 usable bytes
+per 8 kB page), plus inner pages (pivot tuples at fillfactor 70) and the metapage. Key widths
+come from pg_stats.avg_width (non-null values; short varlena headers included) or the type's
+length; an expression, which has no statistics before its index exists, is sampled.
+Deduplication (PostgreSQL ≥ 13, on by default): when every key's default operator class
+declares "equal image" (integers, dates, text under a deterministic collation…; not numeric,
+floats, jsonb, or indexes with INCLUDE columns), equal keys share posting-list tuples — one key
+and 6 bytes per heap TID, at most 808 bytes per tuple as the build caps them. Group sizes come
+from the null fraction, the most common values' frequencies and n_distinct; for several keys,
+from the distinct combinations counted in a sample of rows. BRIN: one summary tuple per 128
+heap pages plus the metapage and revmap. Hash: 20-byte entries in a power-of-two number of
+buckets at fillfactor 75.
+
+Samples are up to SAMPLE_ROWS rows drawn with TABLESAMPLE SYSTEM … REPEATABLE (a fixed seed,
+so estimates repeat); the number of distinct keys in the table is extrapolated with Chao1,
+capped by scaling the keys seen once to the whole table.
+
+GIN is rougher (within a factor of about 1.5 in our tests): the keys its operator class would
+extract (array elements, lexemes, trigrams, jsonb keys and scalar values or path/value pairs)
+are drawn from a sample; one entry tuple per distinct key, holding its first heap TID, on
+entry pages about half full (the build inserts keys in order and GIN splits pages in the
+middle), and 1–4 bytes per further TID of compressed posting data depending on how far apart
+a key's rows are.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import psycopg
+
+from dbarchitect.dialects.postgres.quoting import quote
+from dbarchitect.dialects.postgres.tune.whatif import find_table, split_entry, table_sql
+from dbarchitect.engines.base import Session
+from dbarchitect.errors import DbarchError, InputError
+from dbarchitect.model import Schema
+from dbarchitect.tune.model import Candidate
+
+MAXALIGN = 8
+PAGE_HEADER = 24
+BTREE_SPECIAL = 16
+LEAF_FREE_PCT = 10  # CREATE INDEX leaves 10% of each leaf page free (fillfactor 90)
+INNER_FREE_PCT = 30  # and 30% of each inner page
+MAX_POSTING_TUPLE = 808  # build-time cap on a posting-list tuple (1/10 page, MAXALIGNed down)
+TID_BYTES = 6
+LINE_POINTER = 4
+BRIN_PAGES_PER_RANGE = 128
+
+_TYPE = """
+SELECT t.typlen AS typlen, t.typalign AS typalign, t.typname AS typname,
+       t.typelem <> 0 AND t.typlen = -1 AS is_array,
+       EXISTS (
+         SELECT 1 FROM pg_catalog.pg_opclass oc
+         JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod AND am.amname = 'btree'
+         JOIN pg_catalog.pg_amproc p ON p.amprocfamily = oc.opcfamily AND p.amprocnum = 4
+              AND p.amproclefttype = oc.opcintype AND p.amprocrighttype = oc.opcintype
+         WHERE oc.opcdefault AND (oc.opcintype = COALESCE(NULLIF(t.typbasetype, 0), t.oid)
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
+                      WHERE k.castsource = COALESCE(NULLIF(t.typbasetype, 0), t.oid)
+                        AND k.casttarget = oc.opcintype AND k.castmethod = 'b'))
+       ) AS equalimage
+"""
+# equalimage: the type's default B-tree operator class declares that equal values have equal
+# images (support function 4), which is what lets CREATE INDEX deduplicate.
+_COLUMNS = (
+    _TYPE
+    + """, a.attname AS name, COALESCE(coll.collisdeterministic, true) AS deterministic,
+       s.avg_width AS avg_width, s.null_frac AS null_frac, s.n_distinct AS n_distinct,
+       s.most_common_freqs AS mcf
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_catalog.pg_collation coll ON coll.oid = a.attcollation AND a.attcollation <> 0
+LEFT JOIN LATERAL (
+  SELECT * FROM pg_catalog.pg_stats s
+  WHERE s.schemaname = %(schema)s AND s.tablename = %(table)s AND s.attname = a.attname
+  ORDER BY s.inherited DESC LIMIT 1
+) s ON true
+WHERE a.attrelid = to_regclass(%(qualified)s) AND a.attnum > 0 AND NOT a.attisdropped
+"""
+)
+SAMPLE_ROWS = 30_000
+
+# The keys a GIN operator class extracts from one value, as a query over `r.<column>`: close
+# enough in number and spread to size the index (jsonb_path_ops hashes path+value pairs).
+_GIN_KEYS = {
+    "array": "SELECT unnest({c})::text",
+    "tsvector": "SELECT lexeme FROM unnest({c})",
+    "trgm": "SELECT unnest(show_trgm({c}::text))",
+    "jsonb": (
+        'SELECT jsonb_path_query({c}, \'strict $.** ? (@.type() == "object")'
+        ".keyvalue().key')::text UNION ALL SELECT jsonb_path_query({c},"
+        ' \'strict $.** ? (@.type() != "object" && @.type() != "array")\')::text'
+    ),
+    "jsonb_path": (
+        "SELECT (kv->>'key') || '=' || (kv->'value')::text FROM jsonb_path_query({c},"
+        " 'strict $.** ? (@.type() == \"object\").keyvalue()') AS kv"
+        " WHERE jsonb_typeof(kv->'value') NOT IN ('object', 'array')"
+    ),
+    "scalar": "SELECT {c}::text",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    width: float  # average bytes of a non-null value
+    align: int
+    varlena: bool
+    null_frac: float = 0.0
+    distinct: float = 0.0  # distinct non-null values; 0 = unknown (taken as all distinct)
+    mcf: tuple[float, ...] = ()
+    equalimage: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    """Keys drawn from a sample of rows, scaled to the table."""
+
+    entries_per_row: float  # non-null keys per sampled row
+    distinct: float  # distinct keys in the whole table (Chao1, capped by scaled singletons)
+    width: float  # average bytes of a key, per entry
+    key_width: float  # average bytes of a key, per distinct key
+    tid_bytes: float  # average bytes of a compressed heap TID in the key's posting data
+
+
+def estimate_size(session: Session, schema: Schema, candidate: Candidate) -> int:
+    """Estimated bytes of `candidate` once built (see the module docstring for the model)."""
+    name = table_sql(schema, candidate.table)
+    info = session.fetch(
+        "SELECT pg_relation_size(c.oid) AS bytes, current_setting('block_size')::int AS block,"
+        " c.reltuples::float8 / NULLIF(c.relpages, 0) AS per_page"
+        " FROM pg_catalog.pg_class c WHERE c.oid = to_regclass(%s)",
+        [name],
+    )
+    if not info:
+        raise InputError(f"{candidate.table}: no such table")
+    block = int(info[0]["block"])
+    table_rows = _plan_rows(session, f"SELECT 1 FROM {name}")
+    rows = table_rows
+    if candidate.where:
+        rows = _plan_rows(session, f"SELECT 1 FROM {name} WHERE {candidate.where}")
+    table = find_table(schema, candidate.table)
+    ns, _, tname = candidate.table.rpartition(".")
+    if table is not None:
+        ns, tname = table.schema, table.name
+    columns = {
+        r["name"]: r
+        for r in session.fetch(_COLUMNS, {"schema": ns, "table": tname, "qualified": name})
+    }
+    entries = [split_entry(e, table) for e in candidate.columns]
+    if candidate.method == "gin":
+        per_page = float(info[0]["per_page"] or 100.0)
+        samples = [
+            _sample(
+                session,
+                name,
+                _gin_keys(columns.get(col), col, expr, suffix),
+                rows,
+                rows_per_page=per_page * rows / table_rows,
+                where=candidate.where,
+            )
+            for col, expr, suffix in entries
+        ]
+        return _gin(samples, rows, block)
+    keys = [_key(session, name, columns, col, expr, table_rows) for col, expr, _ in entries]
+    if candidate.method == "brin":
+        heap_pages = max(1, math.ceil(int(info[0]["bytes"]) / block))
+        return _brin(keys, heap_pages, block)
+    if candidate.method == "hash":
+        return _hash(rows, block)
+    include = [
+        _key(session, name, columns, *split_entry(c, table)[:2], table_rows)
+        for c in candidate.include
+    ]
+    dedup = session.server_version >= 130000 and not include and all(k.equalimage for k in keys)
+    if dedup and len(keys) > 1:  # distinct combinations: sampled, not multiplied
+        tuple_sql = "SELECT ROW(" + ", ".join(_ref(c, e) for c, e, _ in entries) + ")::text"
+        combos = _sample(session, name, tuple_sql, table_rows)
+        keys[0] = replace(keys[0], distinct=combos.distinct, mcf=())
+        keys[1:] = [replace(k, distinct=1.0, mcf=()) for k in keys[1:]]
+    selectivity = rows / table_rows if table_rows else 1.0
+    return _btree(keys, include, rows, selectivity, dedup, block)
+
+
+def _ref(column: str, expression: bool) -> str:
+    return column if expression else "r." + quote(column)
+
+
+def _plan_rows(session: Session, sql: str) -> float:
+    try:
+        rows = session.fetch("EXPLAIN (FORMAT JSON) " + sql)
+    except (psycopg.Error, DbarchError) as exc:
+        raise InputError(f"cannot estimate rows of {sql}: {exc}".splitlines()[0]) from None
+    doc: Any = rows[0]["QUERY PLAN"]
+    if isinstance(doc, str):
+        doc = json.loads(doc)
+    return max(1.0, float(doc[0]["Plan"]["Plan Rows"]))
+
+
+def _key(
+    session: Session,
+    name: str,
+    columns: dict[str, dict[str, Any]],
+    column: str,
+    expression: bool,
+    table_rows: float,
+) -> _Key:
+    row = None if expression else columns.get(column)
+    if row is not None:
+        return _column_key(row, table_rows)
+    # An expression has no statistics before its index exists: sample it.
+    try:
+        typ = session.fetch(
+            _TYPE + f" FROM pg_catalog.pg_type t WHERE t.oid = (SELECT pg_typeof(s.x)::oid"
+            f" FROM (VALUES (1)) v LEFT JOIN LATERAL (SELECT {column} AS x FROM {name} AS r"
+            " LIMIT 0) s ON true)"
+        )
+    except (psycopg.Error, DbarchError) as exc:
+        raise InputError(f"{name}: cannot evaluate {column}: {exc}".splitlines()[0]) from None
+    sample = _sample(session, name, f"SELECT {column}", table_rows)
+    typlen = int(typ[0]["typlen"]) if typ else -1
+    return _Key(
+        width=float(typlen) if typlen > 0 else sample.width,
+        align={"c": 1, "s": 2, "i": 4, "d": 8}.get(str(typ[0]["typalign"]) if typ else "i", 4),
+        varlena=typlen == -1,
+        distinct=sample.distinct,
+        equalimage=bool(typ and typ[0]["equalimage"]),
+    )
+
+
+def _column_key(row: dict[str, Any], table_rows: float) -> _Key:
+    typlen = int(row["typlen"])
+    width = float(row["avg_width"]) if row["avg_width"] is not None else float(max(typlen, 8))
+    if typlen > 0:
+        width = float(typlen)
+    n_distinct = float(row["n_distinct"] or 0.0)
+    return _Key(
+        width=width,
+        align={"c": 1, "s": 2, "i": 4, "d": 8}.get(str(row["typalign"]), 4),
+        varlena=typlen == -1,
+        null_frac=float(row["null_frac"] or 0.0),
+        distinct=-n_distinct * table_rows if n_distinct < 0 else n_distinct,
+        mcf=tuple(float(f) for f in row["mcf"] or ()),
+        equalimage=bool(row["equalimage"]) and bool(row["deterministic"]),
+    )
+
+
+def _gin_keys(row: dict[str, Any] | None, column: str, expression: bool, opclass: str) -> str:
+    ref = _ref(column, expression)
+    typname = str(row["typname"]) if row is not None else ""
+    if "trgm" in opclass:
+        kind = "trgm"
+    elif typname == "jsonb":
+        kind = "jsonb_path" if "path" in opclass else "jsonb"
+    elif typname == "tsvector":
+        kind = "tsvector"
+    elif row is not None and row["is_array"]:
+        kind = "array"
+    else:
+        kind = "scalar"
+    return _GIN_KEYS[kind].format(c=ref)
+
+
+def _sample(
+    session: Session,
+    name: str,
+    keys_sql: str,
+    table_rows: float,
+    *,
+    rows_per_page: float = 100.0,
+    where: str | None = None,
+) -> _Sample:
+    """Keys of up to SAMPLE_ROWS rows (block sample, fixed seed: same answer every run);
+    `table_rows` is how many rows the sample stands for (those matching `where`, if given)."""
+    sample = ""
+    if table_rows > SAMPLE_ROWS:
+        pct = min(100.0, 150.0 * SAMPLE_ROWS / table_rows)
+        sample = f" TABLESAMPLE SYSTEM ({pct:.6f}) REPEATABLE (0)"
+    filter = f" WHERE {where}" if where else ""
+    # GIN stores a posting list as varbyte deltas of (block << 11 | offset): 1 byte for a key
+    # seen several times per heap page, 2 within ~8 pages, 3 within ~1,000, else 4.
+    per_page = f"(SELECT count(*) FROM r)::float8 / {max(rows_per_page, 1.0):.3f}"
+    sql = (
+        f"WITH r AS MATERIALIZED (SELECT * FROM {name}{sample}{filter} LIMIT {SAMPLE_ROWS}),"
+        f" s AS (SELECT e.k FROM r, LATERAL ({keys_sql}) AS e(k) WHERE e.k IS NOT NULL),"
+        " g AS (SELECT k, count(*) AS c, pg_column_size(k) AS w FROM s GROUP BY k)"
+        " SELECT (SELECT count(*) FROM r) AS n, COALESCE(sum(c), 0) AS entries,"
+        " count(*) AS d, count(*) FILTER (WHERE c = 1) AS f1,"
+        " count(*) FILTER (WHERE c = 2) AS f2,"
+        " COALESCE(sum(c * w) / NULLIF(sum(c), 0), 0) AS width,"
+        " COALESCE(avg(w), 0) AS key_width,"
+        f" COALESCE(sum(c * CASE WHEN c >= {per_page} THEN 1 WHEN c * 8 >= {per_page} THEN 2"
+        f" WHEN c * 1024 >= {per_page} THEN 3 ELSE 4 END) / NULLIF(sum(c), 0), 2) AS tid_bytes"
+        " FROM g"
+    )
+    try:
+        row = session.fetch(sql)[0]
+    except (psycopg.Error, DbarchError) as exc:
+        raise InputError(f"{name}: cannot sample {keys_sql}: {exc}".splitlines()[0]) from None
+    n, entries = int(row["n"]), int(row["entries"])
+    d, f1, f2 = int(row["d"]), int(row["f1"]), int(row["f2"])
+    distinct = float(d)
+    if n and table_rows > n:
+        # Chao1 guesses the keys the sample missed from how many it saw once or twice; keys
+        # seen once cannot be more numerous than scaling them to the whole table makes them.
+        chao = d + f1 * (f1 - 1) / (2.0 * (f2 + 1))
+        distinct = min(chao, d - f1 + f1 * table_rows / n)
+    return _Sample(
+        entries_per_row=entries / n if n else 0.0,
+        distinct=distinct,
+        width=float(row["width"]),
+        key_width=float(row["key_width"]),
+        tid_bytes=float(row["tid_bytes"]),
+    )
+
+
+def _maxalign(n: float) -> int:
+    return int(math.ceil(n / MAXALIGN) * MAXALIGN)
+
+
+def _data_bytes(keys: list[_Key], *, with_nulls: bool) -> float:
+    offset = 0.0
+    for k in keys:
+        width = k.width * (1.0 - k.null_frac) if with_nulls else k.width
+        if not (k.varlena and k.width < 127):  # short varlenas are stored unaligned
+            offset = math.ceil(offset / k.align) * k.align
+        offset += width
+    return offset
+
+
+def _tuple_bytes(keys: list[_Key]) -> float:
+    """Average index tuple size (MAXALIGNed), mixing rows with and without NULL keys."""
+    any_null = 1.0 - math.prod(1.0 - k.null_frac for k in keys)
+    plain = _maxalign(8 + _data_bytes(keys, with_nulls=False))
+    nulls = _maxalign(16 + _data_bytes(keys, with_nulls=True))
+    return (1.0 - any_null) * plain + any_null * nulls
+
+
+def _groups(keys: list[_Key], rows: float, selectivity: float) -> list[tuple[float, float]]:
+    """(number of groups, rows per group) of equal keys among the index's rows."""
+    if len(keys) == 1:
+        k = keys[0]
+        full = rows / selectivity if selectivity > 0 else rows
+        groups = [(1.0, k.null_frac * full)] if k.null_frac > 0 else []
+        groups += [(1.0, f * full) for f in k.mcf]
+        rest_rows = full * max(0.0, 1.0 - k.null_frac - sum(k.mcf))
+        rest_distinct = max(1.0, (k.distinct or full) - len(k.mcf))
+        groups.append((rest_distinct, rest_rows / rest_distinct))
+    else:
+        distinct = math.prod(max(1.0, k.distinct or rows) + (k.null_frac > 0) for k in keys)
+        full = rows / selectivity if selectivity > 0 else rows
+        distinct = min(distinct, full)
+        groups = [(distinct, full / distinct)]
+    out = []
+    for count, size in groups:  # a partial index keeps `selectivity` of each group
+        size *= selectivity
+        if size < 1.0:
+            count, size = count * size, 1.0
+        if count > 0:
+            out.append((count, size))
+    return out
+
+
+def _posting_bytes(n: float, key_bytes: int) -> float:
+    """Leaf bytes (tuples + line pointers) for `n` equal keys merged into posting lists."""
+
+    def whole(m: int) -> float:
+        if m <= 1:
+            return float(key_bytes + LINE_POINTER) * m
+        cap = max(2, (MAX_POSTING_TUPLE - key_bytes) // TID_BYTES)
+        full, rest = divmod(m, cap)
+        total = full * (_maxalign(key_bytes + TID_BYTES * cap) + LINE_POINTER)
+        if rest == 1:
+            total += key_bytes + LINE_POINTER
+        elif rest > 1:
+            total += _maxalign(key_bytes + TID_BYTES * rest) + LINE_POINTER
+        return float(total)
+
+    low = math.floor(n)
+    frac = n - low
+    return (1 - frac) * whole(low) + frac * whole(low + 1)
+
+
+def _btree(
+    keys: list[_Key],
+    include: list[_Key],
+    rows: float,
+    selectivity: float,
+    dedup: bool,
+    block: int,
+) -> int:
+    usable = block - PAGE_HEADER - BTREE_SPECIAL
+    leaf_fill = usable - block * LEAF_FREE_PCT // 100
+    inner_fill = usable - block * INNER_FREE_PCT // 100
+    leaf_tuple = _tuple_bytes(keys + include)
+    if dedup:
+        key_bytes = int(_tuple_bytes(keys))
+        leaf_bytes = sum(
+            c * _posting_bytes(n, key_bytes) for c, n in _groups(keys, rows, selectivity)
+        )
+    else:
+        leaf_bytes = rows * (leaf_tuple + LINE_POINTER)
+    leaf_pages = max(1, math.ceil(leaf_bytes / leaf_fill))
+    pivot = _tuple_bytes(keys) + LINE_POINTER
+    pages, level = 1 + leaf_pages, leaf_pages
+    while level > 1:
+        level = math.ceil(level * pivot / inner_fill)
+        pages += level
+    return pages * block
+
+
+def _brin(keys: list[_Key], heap_pages: int, block: int) -> int:
+    ranges = math.ceil(heap_pages / BRIN_PAGES_PER_RANGE)
+    summary = _maxalign(8 + 2 * _data_bytes(keys, with_nulls=False)) + LINE_POINTER
+    regular = math.ceil(ranges * summary / (block - PAGE_HEADER - 8))
+    revmap = math.ceil(ranges / ((block - PAGE_HEADER - 8) // TID_BYTES))
+    return (1 + max(1, revmap) + max(1, regular)) * block
+
+
+def _hash(rows: float, block: int) -> int:
+    per_bucket = max(1, int((block - PAGE_HEADER - 16) * 0.75) // (16 + LINE_POINTER))
+    buckets = 1 << max(1, math.ceil(math.log2(max(2.0, rows / per_bucket))))
+    return (buckets + 2) * block
+
+
+def _gin(samples: list[_Sample], rows: float, block: int) -> int:
+    """One entry tuple per distinct key, holding the first TID (entry pages end about half
+    full: the build inserts keys in order and GIN splits an entry page in the middle), plus
+    the other TIDs as compressed posting data."""
+    usable = block - PAGE_HEADER - 8
+    entry_bytes = sum(s.distinct * (_maxalign(8 + s.key_width + 8) + LINE_POINTER) for s in samples)
+    data_bytes = sum(max(0.0, rows * s.entries_per_row - s.distinct) * s.tid_bytes for s in samples)
+    pages = entry_bytes / (usable * 0.5) + data_bytes / (usable * 0.9)
+    return (2 + math.ceil(pages)) * block
