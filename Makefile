@@ -30,6 +30,7 @@ bench: $(VENV)/.test
 	$(BIN)/python -m benchmarks.review
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m benchmarks.check
 	$(BIN)/python -m benchmarks.diff
+	$(BIN)/python -m benchmarks.tune
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
