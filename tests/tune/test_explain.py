@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from dbarchitect.dialects import get_dialect
 from dbarchitect.dialects.postgres.tune.bind import bind
 from dbarchitect.dialects.postgres.tune.explain import explain, parameters
 from dbarchitect.engines.base import Session
-from dbarchitect.engines.postgres import PostgresEngine, connect
+from dbarchitect.engines.postgres import connect
 from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.errors import InputError, ReadOnlyViolation
 from dbarchitect.model import Schema
+from tests.tune.helpers import postgres_db
 
 SETUP = """
 CREATE TABLE customers (id int PRIMARY KEY, name varchar(40) NOT NULL);
@@ -45,11 +45,7 @@ class Db:
 
 @pytest.fixture(scope="module")
 def db() -> Iterator[Db]:
-    engine = PostgresEngine()
-    with engine.scratch() as url:
-        engine.run_script(url, SETUP)
-        with connect(url, read_only=True) as session:
-            schema = get_dialect("postgres").introspect(session)
+    with postgres_db(SETUP) as (url, schema):
         yield Db(url, schema)
 
 

@@ -15,6 +15,7 @@ from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.errors import InputError
 from dbarchitect.model import Schema
 from dbarchitect.tune.model import Candidate, Query
+from tests.tune.helpers import RIGHT, TOP, cost_without_and_with_right, verify_on_target
 
 DATA = """
 CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL, code VARCHAR(10),
@@ -29,9 +30,6 @@ INSERT INTO users SELECT seq, CONCAT('user ', seq), LPAD(seq, 6, '0'), NULL FROM
 CREATE VIEW busy AS SELECT user_id, count(*) AS n FROM events GROUP BY user_id;
 ANALYZE TABLE events, users;
 """
-TOP = "SELECT * FROM events WHERE user_id = ? ORDER BY created_at DESC LIMIT 10"
-RIGHT = Candidate(table="events", columns=("user_id", "created_at"))
-USELESS = Candidate(table="events", columns=("payload",))
 
 
 def _fingerprint(url: DatabaseURL) -> list[object]:
@@ -103,14 +101,9 @@ def test_correlated_subquery_finding(tuner: MysqlTuner) -> None:
 
 
 def test_cost_drops_with_the_right_index_built_on_the_copy(tuner: MysqlTuner) -> None:
-    sql = tuner.plannable(TOP)
-    calls = tuner.whatif_calls
-    base = tuner.cost(sql, [])
-    indexed = tuner.cost(sql, [RIGHT])
+    sql, base, indexed = cost_without_and_with_right(tuner)
     assert indexed < base / 5, (base, indexed)
     assert tuner.copied_by == "server"  # the scratch database is on the same server here
-    assert tuner.cost(sql, [USELESS]) == base  # same plan: the cached timing, no new run
-    assert tuner.whatif_calls == calls + 2
     node = tuner.copy_plan(sql, [RIGHT])["plan"]["query_block"]["nested_loop"][0]["table"]
     assert node["access_type"] == "ref" and node["key"].startswith("dbarch_tune_")
 
@@ -163,12 +156,7 @@ def test_verify_on_the_copy(tuner: MysqlTuner) -> None:
 
 def test_verify_on_target_builds_and_drops(db: tuple[DatabaseURL, Schema]) -> None:
     url, schema = db
-    tuner = MysqlTuner(url, schema, allow_writes=True)
-    try:
-        sql = tuner.plannable(TOP)
-        (timing,) = tuner.verify([(Query(fingerprint="f", text=TOP), sql)], [RIGHT], on_target=True)
-    finally:
-        tuner.close()
+    timing = verify_on_target(MysqlTuner(url, schema, allow_writes=True))
     assert timing.ms_after < timing.ms_before
     # The module's fixture checks at the end that the target's indexes are as they were.
 

@@ -3,37 +3,20 @@ must stay quiet, and the batched statements checked against what the loop return
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 
 import psycopg
 import pytest
 
 from dbarchitect.dialects.postgres.tune.fingerprint import batched, fingerprint
-from dbarchitect.engines import pgcluster
-from dbarchitect.engines.postgres import PostgresEngine, conninfo
+from dbarchitect.engines.postgres import conninfo
 from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.tune.model import LogEvent
 from dbarchitect.tune.nplus1 import find_nplus1
 from dbarchitect.tune.pglog import read_pg_log
-from tests.conftest import FIXTURES
-
-LOGS = FIXTURES / "tune" / "logs"
-
-
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("tune_log_generator", LOGS / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _generator()
+from tests.tune.helpers import LOGS, gen, server_log_of
 
 ANY_FORM = "SELECT order_id, id, sku, qty FROM order_items WHERE order_id = ANY($1)"
 JOINED = (
@@ -76,28 +59,14 @@ def test_negative_log_stays_quiet_for_the_right_reasons() -> None:
     assert len(polled) == 8 and len({e.session for e in polled}) == 1
 
 
-@pytest.fixture(scope="module")
-def shop_url() -> Iterator[DatabaseURL]:
-    with PostgresEngine().scratch() as url:
-        with psycopg.connect(conninfo(url), autocommit=True) as conn:
-            conn.execute(gen.SETUP.encode())
-        yield url
-
-
 def test_live_loop_on_the_scratch_cluster(shop_url: DatabaseURL, tmp_path: Path) -> None:
     def connect() -> psycopg.Connection[tuple[object, ...]]:
         conn = psycopg.connect(conninfo(shop_url), autocommit=True)
         conn.execute("SET log_min_duration_statement = 0")
         return conn
 
-    log = pgcluster.get_cluster().root / "server.log"
-    start = log.stat().st_size
-    gen.nplus1(connect)
-    time.sleep(0.1)
-    with log.open("rb") as fh:
-        fh.seek(start)
-        (tmp_path / "live.log").write_bytes(fh.read())
-    _, events = read_pg_log(tmp_path / "live.log", fingerprint)
+    path = server_log_of(lambda: gen.nplus1(connect), tmp_path, "live.log")
+    _, events = read_pg_log(path, fingerprint)
     found = find_nplus1(events, fingerprint, batch=batched)
     assert [(n.repeats, n.bursts, n.batched, n.joined) for n in found] == [
         (10, 2, ANY_FORM, JOINED)

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from dbarchitect.dialects import get_dialect
 from dbarchitect.dialects.postgres.tune.explain import explain
 from dbarchitect.dialects.postgres.tune.plan_findings import plan_findings
 from dbarchitect.engines.base import Session
-from dbarchitect.engines.postgres import PostgresEngine, connect
+from dbarchitect.engines.postgres import connect
 from dbarchitect.model import Schema
 from dbarchitect.review.finding import Finding
 from dbarchitect.tune.model import Query
+from tests.tune.helpers import postgres_db
 
 # 100k events, 2k customers, 50 regions, 1k wide rows: 103k rows in all.
 SETUP = """
@@ -59,13 +59,8 @@ class Db:
 
 @pytest.fixture(scope="module")
 def db() -> Iterator[Db]:
-    engine = PostgresEngine()
-    with engine.scratch() as url:
-        engine.run_script(url, SETUP)
-        with connect(url, read_only=True) as session:
-            schema = get_dialect("postgres").introspect(session)
-        with connect(url, read_only=False) as session:
-            yield Db(session, schema)
+    with postgres_db(SETUP) as (url, schema), connect(url, read_only=False) as session:
+        yield Db(session, schema)
 
 
 def findings(

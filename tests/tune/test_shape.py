@@ -9,24 +9,21 @@ view and real-world names.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from dbarchitect.dialects import get_dialect
 from dbarchitect.dialects.postgres.tune.shape import shape
 from dbarchitect.engines.base import Session
-from dbarchitect.engines.postgres import PostgresEngine
+from dbarchitect.engines.postgres import connect
 from dbarchitect.errors import InputError
 from dbarchitect.model import Schema, to_json
 from dbarchitect.tune.model import JoinKey, Predicate, Shape, SortKey
 from tests.conftest import FIXTURES, realworld_schema
+from tests.tune.helpers import postgres_db, run_with_hash_seed
 
 TPCH_SCHEMA = FIXTURES / "tune" / "tpch_schema.sql"
 TPCH_QUERIES = FIXTURES / "tune" / "tpch_queries.sql"
@@ -77,14 +74,9 @@ QUERIES = tpch_queries()
 @pytest.fixture(scope="module")
 def db() -> Iterator[tuple[Session, Schema]]:
     """One scratch database holding TPC-H and the scopes schema, with a session on it."""
-    engine = PostgresEngine()
-    with engine.scratch() as url:
-        engine.run_script(url, TPCH_SCHEMA.read_text() + SCOPES_SQL, where="test schema")
-        session = engine.connect(url)
-        try:
-            yield session, get_dialect("postgres").introspect(session)
-        finally:
-            session.close()
+    setup = TPCH_SCHEMA.read_text() + SCOPES_SQL
+    with postgres_db(setup, where="test schema") as (url, schema), connect(url) as session:
+        yield session, schema
 
 
 @pytest.fixture(scope="module")
@@ -622,13 +614,6 @@ def test_shapes_are_deterministic_across_hash_seeds(schema: Schema, tmp_path: Pa
     assert here == "\n".join(repr(shape(q, schema)) for q in queries) + "\n"
     (tmp_path / "schema.json").write_text(to_json(schema))
     (tmp_path / "queries.json").write_text(json.dumps(queries))
-    env = {**os.environ, "PYTHONHASHSEED": "4242"}
-    args = [
-        sys.executable,
-        "-c",
-        _RUN,
-        str(tmp_path / "schema.json"),
-        str(tmp_path / "queries.json"),
-    ]
-    child = subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
+    files = (str(tmp_path / "schema.json"), str(tmp_path / "queries.json"))
+    child = run_with_hash_seed(_RUN, "4242", *files)
     assert child == here and here.count("Shape(") == len(queries)

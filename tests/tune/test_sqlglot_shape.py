@@ -7,9 +7,6 @@ the MySQL dialect, the tests in test_mysql_tune.py use an introspected MariaDB s
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -26,6 +23,7 @@ from dbarchitect.tune.sqlglot_shape import (
     table_aliases,
 )
 from dbarchitect.tune.sqlglot_text import fingerprint
+from tests.tune.helpers import run_with_hash_seed
 
 DDL = """
 CREATE TABLE users (id INTEGER PRIMARY KEY, "Name" TEXT, email TEXT, org_id INT);
@@ -392,18 +390,7 @@ def test_results_do_not_depend_on_the_hash_seed(tpch: Schema) -> None:
         " for n, q in job['queries'].items()}))\n"
     )
     job = json.dumps({"ddl": TPCH_DDL, "queries": TPCH})
-    outputs = []
-    for seed in ("1", "4242"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        done = subprocess.run(
-            [sys.executable, "-c", script],
-            input=job,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        outputs.append(json.loads(done.stdout))
+    outputs = [json.loads(run_with_hash_seed(script, seed, stdin=job)) for seed in ("1", "4242")]
     assert outputs[0] == outputs[1]
     here = {n: [repr(shape(q, tpch, "sqlite")), fingerprint(q, "sqlite")] for n, q in TPCH.items()}
     assert outputs[0] == here

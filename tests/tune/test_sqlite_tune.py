@@ -16,6 +16,13 @@ from dbarchitect.dialects.sqlite.tune import SqliteTuner
 from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.errors import InputError
 from dbarchitect.tune.model import Candidate, Query
+from tests.tune.helpers import (
+    RIGHT,
+    TOP,
+    USELESS,
+    cost_without_and_with_right,
+    verify_on_target,
+)
 
 DATA = """
 CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, nickname TEXT);
@@ -32,9 +39,6 @@ FROM s;
 INSERT INTO users SELECT DISTINCT user_id, 'user ' || user_id, NULL FROM events;
 INSERT INTO kinds SELECT DISTINCT kind, upper(kind) FROM events;
 """
-TOP = "SELECT * FROM events WHERE user_id = ? ORDER BY created_at DESC LIMIT 10"
-RIGHT = Candidate(table="events", columns=("user_id", "created_at"))
-USELESS = Candidate(table="events", columns=("payload",))
 
 
 def _digest(path: Path) -> str:
@@ -115,16 +119,12 @@ def test_correlated_subquery_and_automatic_index_findings(tuner: SqliteTuner) ->
 
 
 def test_cost_drops_with_the_right_index_built_on_the_copy(tuner: SqliteTuner) -> None:
-    sql = tuner.plannable(TOP)
-    calls = tuner.whatif_calls
-    base = tuner.cost(sql, [])
-    indexed = tuner.cost(sql, [RIGHT])
+    sql, base, indexed = cost_without_and_with_right(tuner)
     assert indexed < base / 10, (base, indexed)
-    assert tuner.whatif_calls == calls + 2
     # A candidate the planner does not use leaves the plan alone: same cost, no new timing.
-    assert tuner.cost(sql, [USELESS]) == base
+    calls = tuner.whatif_calls
     assert tuner.cost(sql, [RIGHT, USELESS]) == indexed
-    assert tuner.whatif_calls == calls + 2
+    assert tuner.whatif_calls == calls
     plan = tuner.copy_plan(sql, [RIGHT])
     assert [r["detail"] for r in plan["plan"]] == [
         f"SEARCH events USING INDEX {tuner._scratch().built[RIGHT.key]} (user_id=?)"
@@ -188,11 +188,8 @@ def test_verify_on_target_builds_and_drops(db: DatabaseURL, tmp_path: Path) -> N
     with dialect.engine().connect(url) as session:
         schema = dialect.introspect(session)
     tuner = dialect.tuner(url, schema, allow_writes=True)
-    try:
-        sql = tuner.plannable(TOP)
-        (timing,) = tuner.verify([(Query(fingerprint="f", text=TOP), sql)], [RIGHT], on_target=True)
-    finally:
-        tuner.close()
+    assert isinstance(tuner, SqliteTuner)
+    timing = verify_on_target(tuner)
     assert timing.ms_after < timing.ms_before
     with sqlite3.connect(target) as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")]

@@ -4,17 +4,10 @@ on the scratch cluster."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from types import ModuleType
 
 import psycopg
 import pytest
@@ -22,28 +15,13 @@ from pglast.parser import split
 
 from dbarchitect.dialects.postgres.tune.fingerprint import fingerprint
 from dbarchitect.dialects.postgres.tune.statements import read_pg_stat_statements
-from dbarchitect.engines import pgcluster
 from dbarchitect.engines.postgres import PostgresEngine, conninfo
 from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.errors import InputError
 from dbarchitect.tune.pglog import read_pg_log, sniff
 from dbarchitect.tune.workload import load_workload, read_sql_workload, split_statements
-from tests.conftest import FIXTURES, REALWORLD, realworld_files, realworld_manifest
-
-LOGS = FIXTURES / "tune" / "logs"
-WORKLOADS = FIXTURES / "tune" / "workloads"
-
-
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("tune_log_generator", LOGS / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _generator()
-
+from tests.conftest import REALWORLD, realworld_files, realworld_manifest
+from tests.tune.helpers import LOGS, WORKLOADS, gen, run_with_hash_seed, server_log_of
 
 # ---------------------------------------------------------------------------------------------
 # Fingerprints
@@ -292,17 +270,7 @@ def test_outputs_do_not_depend_on_the_hash_seed() -> None:
         "print(json.dumps([asdict(w), [asdict(e) for e in ev]]))\n"
     )
     paths = [str(WORKLOADS / "queries.sql"), *(str(LOGS / n) for n in BASIC_LOGS)]
-    outs = []
-    for seed in ("1", "4242"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        proc = subprocess.run(
-            [sys.executable, "-c", script, *paths],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-        )
-        outs.append(proc.stdout)
+    outs = [run_with_hash_seed(script, seed, *paths) for seed in ("1", "4242")]
     assert outs[0] == outs[1]
     w, _ = load_workload([Path(p) for p in paths], fingerprint)
     assert json.loads(outs[0])[0] == json.loads(json.dumps(asdict(w)))
@@ -310,28 +278,6 @@ def test_outputs_do_not_depend_on_the_hash_seed() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Live: the scratch cluster's own log, and pg_stat_statements
-
-
-@pytest.fixture(scope="module")
-def shop_url() -> Iterator[DatabaseURL]:
-    with PostgresEngine().scratch() as url:
-        with psycopg.connect(conninfo(url), autocommit=True) as conn:
-            conn.execute(gen.SETUP.encode())
-        yield url
-
-
-def _log_of(run: object, tmp_path: Path, name: str) -> Path:
-    """What the scratch cluster logs while `run()` runs, as a file of its own."""
-    log = pgcluster.get_cluster().root / "server.log"
-    start = log.stat().st_size
-    run()  # type: ignore[operator]
-    time.sleep(0.1)
-    with log.open("rb") as fh:
-        fh.seek(start)
-        data = fh.read()
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
 
 
 def test_live_log_with_auto_explain_counts_each_execution_once(
@@ -348,7 +294,7 @@ def test_live_log_with_auto_explain_counts_each_execution_once(
             conn.execute(stmt)
         return conn
 
-    path = _log_of(lambda: gen.basic(connect), tmp_path, "live.log")
+    path = server_log_of(lambda: gen.basic(connect), tmp_path, "live.log")
     assert b'"Query Text"' in path.read_bytes()  # auto_explain did log plans
     w, events = read_pg_log(path, fingerprint)
     assert {q.text: q.calls for q in w.queries} == gen.BASIC_EXPECTED

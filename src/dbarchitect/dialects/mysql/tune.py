@@ -20,11 +20,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import decimal
-import hashlib
 import json
 import re
 from collections.abc import Collection, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -32,7 +31,6 @@ from sqlglot.errors import SqlglotError
 
 from dbarchitect.dialects.mysql.quoting import quote_ident as quote
 from dbarchitect.dialects.mysql.tune_copy import (
-    ROW_CAP,
     CopyMode,
     copy_table,
     create_views,
@@ -47,23 +45,23 @@ from dbarchitect.errors import InputError
 from dbarchitect.model import Schema
 from dbarchitect.model.stats import Stats, TableStats
 from dbarchitect.review.finding import Finding, Severity
-from dbarchitect.tune import sqlglot_shape, sqlglot_text
-from dbarchitect.tune.model import Candidate, IndexMethod, Query, Shape, Timing
-from dbarchitect.tune.tuner import Plan, Tuner
+from dbarchitect.tune import sqlglot_shape
+from dbarchitect.tune.copy_tuner import LARGE_ROWS, ROW_CAP, CopyTuner, Key, digest
+from dbarchitect.tune.model import Candidate, Query, Shape
+from dbarchitect.tune.tuner import Plan
 
 SQLGLOT = "mysql"  # sqlglot's name for the dialect (MariaDB reads as MySQL)
-LARGE_ROWS = 10_000  # a full scan of a table this large under a filter is worth a finding
-SAMPLE_ROWS = 10_000  # rows looked at for a column's most common values
 _LOB = re.compile(r"(?i)^(tiny|medium|long)?(text|blob)\b|^json\b")
 _NOISE = frozenset({"rows", "filtered", "cost", "r_rows", "r_filtered", "r_total_time_ms"})
-Key = tuple[str, tuple[str, ...], tuple[str, ...], str, str]  # Candidate.key
 
 
-class MysqlTuner(Tuner):
+class MysqlTuner(CopyTuner):
     """Tuning primitives on one MariaDB database (read-only; builds go to a scratch copy)."""
 
-    methods: ClassVar[frozenset[IndexMethod]] = frozenset({"btree"})  # what it can build
-    built_methods: ClassVar[frozenset[IndexMethod]] = methods  # every cost is a real build
+    sqlglot_dialect = SQLGLOT
+    implicit_casts = True  # MariaDB compares a string column with a number as numbers
+    sample_alias = " AS s"  # every derived table needs a name
+    fix_name_chars = 64  # MariaDB's longest identifier
 
     def __init__(
         self,
@@ -75,7 +73,8 @@ class MysqlTuner(Tuner):
     ) -> None:
         if not url.database:
             raise InputError(f"{url}: tuning needs a database name in the URL")
-        self.url, self.schema, self.allow_writes, self._copy_mode = url, schema, allow_writes, copy
+        super().__init__(url, schema, allow_writes=allow_writes)
+        self._copy_mode = copy
         self._engine = MysqlEngine()
         self._session = self._engine.connect(url)
         rows = self._session.fetch(
@@ -87,55 +86,18 @@ class MysqlTuner(Tuner):
             window_seconds=0.0,
             tables={str(r["t"]): TableStats(rows=int(r["n"] or 0)) for r in rows},
         )
-        self.whatif_calls = 0
-        self.failed: dict[Key, str] = {}  # candidates MariaDB refused to build, and why
         self.copied_by: str = ""  # "server" or "client", once the copy exists
         self._scratch_cm: contextlib.ExitStack | None = None
         self._copy: Session | None = None
         self._built: dict[Key, tuple[str, str]] = {}  # candidate key → (index name, table)
         self._copied: set[str] = set()  # tables copied so far
         self._grew: dict[Key, int] = {}  # INDEX_LENGTH growth when each candidate was built
-        self._shapes: dict[str, Shape | str] = {}  # shape, or why there is none
-        self._timed: dict[tuple[object, ...], float] = {}
-        self._sizes: dict[Key, int] = {}
 
-    # --- the statement --------------------------------------------------------------------
+    def _quote(self, name: str) -> str:
+        return quote(name)
 
-    def fingerprint(self, sql: str) -> str:
-        return sqlglot_text.fingerprint(sql, SQLGLOT)
-
-    def shape(self, sql: str) -> Shape:
-        return sqlglot_shape.shape(sql, self.schema, SQLGLOT, implicit_casts=True)
-
-    def _shape(self, sql: str) -> Shape | None:
-        """The shape, or None when the statement cannot be analysed (cached either way)."""
-        if sql not in self._shapes:
-            try:
-                self._shapes[sql] = self.shape(sql)
-            except InputError as exc:
-                self._shapes[sql] = str(exc)
-        got = self._shapes[sql]
-        return got if isinstance(got, Shape) else None
-
-    def _checked(self, sql: str) -> Shape:
-        """The shape of a statement about to run on the copy: what cannot be analysed (DDL,
-        anything unparsable) is never run there."""
-        shape = self._shape(sql)
-        if shape is None:
-            raise InputError(f"not run on the copy: {self._shapes[sql]}")
-        return shape
-
-    def plannable(self, sql: str) -> str:
-        return sqlglot_shape.bind(sql, self.schema, SQLGLOT, self._sample)
-
-    def _sample(self, table: str, column: str) -> list[str]:
-        """The column's most common non-null values among SAMPLE_ROWS of its rows."""
-        c, t = quote(column), quote(table)
-        rows = self._session.fetch(
-            f"SELECT v, count(*) AS n FROM (SELECT {c} AS v FROM {t} WHERE {c} IS NOT NULL "
-            f"LIMIT {SAMPLE_ROWS}) AS s GROUP BY v ORDER BY n DESC, v LIMIT 8"
-        )
-        return [literal(r["v"]) for r in rows]
+    def _literal(self, value: object) -> str:
+        return literal(value)
 
     # --- plans ----------------------------------------------------------------------------
 
@@ -145,48 +107,31 @@ class MysqlTuner(Tuner):
         session refuses them). With `analyze`, "ms": the query's time on the copy."""
         shape = self._shape(sql)
         if shape is not None and shape.writes is not None:
-            copy = self._configure([], shape)
-            out: Plan = {"plan": _explain(copy, sql), "on": "copy"}
+            self._configure([], shape)
+            out: Plan = {"plan": self._explain_copy(sql), "on": "copy"}
         else:
             out = {"plan": _explain(self._session, sql)}
             got = self._session.fetch("SHOW SESSION STATUS LIKE 'Last_query_cost'")
             out["optimizer_cost"] = float(got[0]["Value"]) if got else None
         out["aliases"] = self._aliases(sql)
         if analyze:
-            copy = self._configure([], shape)
-            out["ms"] = time_ms(copy, sql, write=bool(shape and shape.writes))
+            out["ms"] = self._copy_ms(sql, shape)
         return out
 
     def copy_plan(self, sql: str, indexes: Sequence[Candidate]) -> Plan:
-        """The plan on the scratch copy with `indexes` built (to show how a candidate is used)."""
-        copy = self._configure(indexes, self._checked(sql))
-        return {"plan": _explain(copy, sql), "aliases": self._aliases(sql), "on": "copy"}
-
-    def _aliases(self, sql: str) -> dict[str, str]:
-        try:
-            return sqlglot_shape.table_aliases(sql, self.schema, SQLGLOT)
-        except InputError:
-            return {}
+        return {**super().copy_plan(sql, indexes), "on": "copy"}
 
     def plan_findings(self, query: Query, plan: Plan, *, analyzed: bool) -> list[Finding]:
         """Full scans under a filter on large tables, filesorts and temporary tables, and
         correlated subqueries (MariaDB wraps those in an expression cache)."""
         shape = self._shape(query.text)
         aliases: dict[str, str] = plan.get("aliases", {})
-        where = query.source or query.fingerprint[:12]
-        ms = f" ({plan['ms']:.1f} ms)" if analyzed and "ms" in plan else ""
+        make = self._finder(query, plan, analyzed=analyzed)
         found: dict[tuple[str, str], Finding] = {}
 
-        def add(rule: str, severity: Severity, about: str, message: str, fix: str) -> None:
-            found.setdefault(
-                (rule, about),
-                Finding(
-                    rule=f"tune/{rule}", severity=severity, kind="query", object=where,
-                    message=message + ms, fix=fix,
-                ),
-            )  # fmt: skip
+        def add(about: str, rule: str, severity: Severity, message: str, fix: str) -> None:
+            found.setdefault((rule, about), make(rule, severity, message, fix))
 
-        sorts = (*shape.order_by, *shape.group_by) if shape else ()
         for node in _nodes(plan.get("plan", {})):
             table = node.get("table")
             if isinstance(table, dict) and table.get("access_type") in ("ALL", "index"):
@@ -196,29 +141,21 @@ class MysqlTuner(Tuner):
                 cols = sqlglot_shape.key_columns(shape, real, sort=False)
                 if rows >= LARGE_ROWS and cols and table.get("attached_condition"):
                     add(
-                        "seq-scan-selective", "warning", real,
+                        real, "seq-scan-selective", "warning",
                         f"full scan of {real} (~{rows:,} rows) to filter on {', '.join(cols)}",
                         self._fix(real, sqlglot_shape.key_columns(shape, real, sort=True)),
                     )  # fmt: skip
             for key, what in (("filesort", "a filesort"), ("temporary_table", "a temporary table")):
                 if key in node or node.get(f"using_{key}"):
-                    real = sorts[0].table if sorts else ""
-                    cols = sqlglot_shape.key_columns(shape, real, sort=True)
-                    fix = self._fix(real, cols) if cols else "index the columns it sorts by"
-                    add("temp-sort", "info", key, f"{what} sorts or groups the rows", fix)
+                    fix = self._sort_fix(shape)
+                    add(key, "temp-sort", "info", f"{what} sorts or groups the rows", fix)
             if "expression_cache" in node or node.get("dependent"):
-                keys = _correlations(shape)
                 add(
-                    "correlated-subplan", "warning", "",
+                    "", "correlated-subplan", "warning",
                     "a correlated subquery runs once per outer row (behind an expression cache)",
-                    "rewrite it as a JOIN (with GROUP BY for aggregates)"
-                    + (f", or index the correlation columns: {'; '.join(keys)}" if keys else ""),
+                    self._correlated_fix(shape),
                 )  # fmt: skip
         return [found[k] for k in sorted(found)]
-
-    def _fix(self, table: str, columns: Sequence[str]) -> str:
-        name = re.sub(r"\W+", "_", f"{table}_{'_'.join(columns)}_idx").lower()[:64]
-        return self.index_ddl(Candidate(table=table, columns=tuple(columns)), name) + ";"
 
     # --- the scratch copy -----------------------------------------------------------------
 
@@ -245,14 +182,10 @@ class MysqlTuner(Tuner):
             create_views(self._copy, self.schema)
         return self._copy
 
-    def _configure(self, wanted: Sequence[Candidate], shape: Shape | None) -> Session:
-        """Build the buildable candidates of `wanted` on the tables `shape` reads; drop the
-        other built ones there (everywhere when there is no shape)."""
-        copy = self._scratch(shape.tables if shape else None)
+    def _configure(self, indexes: Sequence[Candidate], shape: Shape | None) -> None:
         tables: Collection[str] | None = shape.tables if shape else None
-        wanted = [c for c in wanted if c.method == "btree" and c.key not in self.failed]
-        if tables is not None:
-            wanted = [c for c in wanted if c.table in tables]
+        copy = self._scratch(tables)
+        wanted = self._buildable(indexes, shape)
         keep = {c.key for c in wanted}
         for key, (name, table) in sorted(self._built.items()):
             if key not in keep and (tables is None or table in tables):
@@ -261,12 +194,11 @@ class MysqlTuner(Tuner):
         for c in wanted:
             if c.key not in self._built:
                 self._build(copy, c)
-        return copy
 
     def _build(self, copy: Session, c: Candidate) -> None:
         """Build one candidate on the copy and measure what the table's indexes grew by
         (information_schema INDEX_LENGTH after ANALYZE TABLE: every engine reports it)."""
-        name = f"dbarch_tune_{_digest(c.key)}"
+        name = f"dbarch_tune_{digest(c.key)}"
         try:
             before = index_length(copy, c.table)
             copy.execute(self.index_ddl(c, name))
@@ -277,48 +209,46 @@ class MysqlTuner(Tuner):
         self._built[c.key] = (name, c.table)
         self._grew[c.key] = index_length(copy, c.table) - before
 
+    def _maintained(self, table: str) -> tuple[Key, ...]:
+        return tuple(sorted(k for k, (_, t) in self._built.items() if t == table))
+
+    def _explain_copy(self, sql: str) -> dict[str, Any]:
+        return _explain(self._scratch(()), sql)
+
+    def _plan_signature(self, sql: str) -> object:
+        return _signature(self._explain_copy(sql))
+
+    def _time(self, sql: str, *, write: bool) -> float:
+        return time_ms(self._scratch(()), sql, write=write)
+
     # --- costs, sizes, DDL ----------------------------------------------------------------
 
     def cost(self, sql: str, indexes: Sequence[Candidate]) -> float:
-        """Milliseconds on the copy with `indexes` built beside the real ones (see module doc)."""
         _refuse_other_databases(sql)
-        shape = self._checked(sql)
-        copy = self._configure(indexes, shape)
-        writes = shape.writes if shape else None
-        maintained = tuple(sorted(k for k, (_, t) in self._built.items() if t == writes))
-        timing = (sql, _signature(_explain(copy, sql)), maintained)
-        if timing not in self._timed:
-            self._timed[timing] = time_ms(copy, sql, write=writes is not None)
-            self.whatif_calls += 1
-        return self._timed[timing]
+        return super().cost(sql, indexes)
 
-    def size(self, candidate: Candidate) -> int:
-        """Bytes of the index built on the copy: InnoDB's page count for it after ANALYZE
-        TABLE × page size (other engines: the growth of the table's INDEX_LENGTH), else an
-        estimate of rows × key width when it could not be built."""
-        if candidate.key in self._sizes:
-            return self._sizes[candidate.key]
-        measured = None
-        if candidate.method == "btree" and candidate.key not in self.failed:
-            copy = self._scratch([candidate.table])
-            if candidate.key not in self._built:
-                self._build(copy, candidate)
-            if candidate.key in self._built:
-                name, table = self._built[candidate.key]
-                # InnoDB counts each index's pages; other engines only the table's total.
-                got = copy.fetch(
-                    "SELECT s.stat_value * @@innodb_page_size AS b FROM mysql.innodb_index_stats s "
-                    "WHERE s.database_name = DATABASE() AND s.table_name = %s "
-                    "AND s.index_name = %s AND s.stat_name = 'size'",
-                    (table, name),
-                )
-                grew = self._grew.get(candidate.key, 0)
-                measured = int(got[0]["b"]) if got else (grew if grew > 0 else None)
-        if measured is None:
-            rows = self.stats.tables.get(candidate.table, TableStats()).rows if self.stats else 0
-            measured = rows * (16 + 8 * len((*candidate.columns, *candidate.include)))
-        self._sizes[candidate.key] = measured
-        return measured
+    def _measure(self, candidate: Candidate) -> int | None:
+        """InnoDB's page count for the index after ANALYZE TABLE × page size (other engines:
+        the growth of the table's INDEX_LENGTH)."""
+        copy = self._scratch([candidate.table])
+        if candidate.key not in self._built:
+            self._build(copy, candidate)
+        if candidate.key not in self._built:
+            return None
+        name, table = self._built[candidate.key]
+        # InnoDB counts each index's pages; other engines only the table's total.
+        got = copy.fetch(
+            "SELECT s.stat_value * @@innodb_page_size AS b FROM mysql.innodb_index_stats s "
+            "WHERE s.database_name = DATABASE() AND s.table_name = %s "
+            "AND s.index_name = %s AND s.stat_name = 'size'",
+            (table, name),
+        )
+        grew = self._grew.get(candidate.key, 0)
+        return int(got[0]["b"]) if got else (grew if grew > 0 else None)
+
+    def _estimate(self, candidate: Candidate) -> int:
+        rows = self.stats.tables.get(candidate.table, TableStats()).rows if self.stats else 0
+        return rows * (16 + 8 * len((*candidate.columns, *candidate.include)))
 
     def index_ddl(self, candidate: Candidate, name: str) -> str:
         """CREATE INDEX … ALGORITHM=INPLACE LOCK=NONE (online); INCLUDE columns become
@@ -343,56 +273,21 @@ class MysqlTuner(Tuner):
             "ALGORITHM=INPLACE LOCK=NONE"
         )
 
-    # --- verification ---------------------------------------------------------------------
+    # --- verification on the user's database ---------------------------------------------
 
-    def verify(
-        self,
-        queries: Sequence[tuple[Query, str]],
-        indexes: Sequence[Candidate],
-        *,
-        on_target: bool = False,
-    ) -> list[Timing]:
-        """Time each query without and with `indexes`: on the copy, or on the user's database
-        when `on_target` (allowed writes only; the indexes are dropped afterwards)."""
-        estimates = [(self.cost(sql, []), self.cost(sql, indexes)) for _, sql in queries]
-        writes = [bool((s := self._checked(sql)) and s.writes) for _, sql in queries]
-        if on_target:
-            before, after = self._on_target(queries, indexes, writes)
-        else:
-            copy = self._configure([], None)
-            before = [
-                time_ms(copy, sql, write=w) for (_, sql), w in zip(queries, writes, strict=True)
-            ]
-            self._configure(indexes, None)
-            after = [
-                time_ms(copy, sql, write=w) for (_, sql), w in zip(queries, writes, strict=True)
-            ]
-        return [
-            Timing(
-                fingerprint=q.fingerprint, ms_before=b, ms_after=a, cost_before=cb,
-                cost_after=ca, disagrees=_disagree(cb, ca, b, a),
-            )
-            for (q, _), b, a, (cb, ca) in zip(queries, before, after, estimates, strict=True)
-        ]  # fmt: skip
-
-    def _on_target(
-        self, queries: Sequence[tuple[Query, str]], indexes: Sequence[Candidate], writes: list[bool]
+    def _time_on_target(
+        self, runs: Sequence[tuple[str, bool]], indexes: Sequence[Candidate]
     ) -> tuple[list[float], list[float]]:
-        if not self.allow_writes:
-            raise InputError(
-                f"{self.url}: building indexes on the target needs permission to write"
-            )
         built: list[tuple[str, str]] = []
         with self._engine.connect(self.url, read_only=False) as target:
             target.execute(f"SET SESSION sql_select_limit = {ROW_CAP}, max_statement_time = 0")
-            pairs = list(zip(queries, writes, strict=True))
             try:
-                before = [time_ms(target, sql, write=w) for (_, sql), w in pairs]
+                before = [time_ms(target, sql, write=w) for sql, w in runs]
                 for c in indexes:
-                    name = f"dbarch_verify_{_digest(c.key)}"
+                    name = f"dbarch_verify_{digest(c.key)}"
                     target.execute(self.index_ddl(c, name))
                     built.append((name, c.table))
-                after = [time_ms(target, sql, write=w) for (_, sql), w in pairs]
+                after = [time_ms(target, sql, write=w) for sql, w in runs]
             finally:
                 for name, table in built:
                     target.execute(f"DROP INDEX {quote(name)} ON {quote(table)}")
@@ -403,11 +298,6 @@ class MysqlTuner(Tuner):
         if self._scratch_cm is not None:
             self._scratch_cm.close()  # closes the session, then drops the scratch database
             self._scratch_cm, self._copy = None, None
-
-
-def _correlations(shape: Shape | None) -> list[str]:
-    joins = shape.joins if shape else ()
-    return [f"{j.left_table}.{j.left_column} = {j.right_table}.{j.right_column}" for j in joins]
 
 
 def _explain(session: Session, sql: str) -> dict[str, Any]:
@@ -470,17 +360,6 @@ def literal(value: object) -> str:
         return f"'{sign}{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}'"
     text = str(value).replace("\\", "\\\\").replace("'", "''")
     return f"'{text}'"
-
-
-def _digest(key: object) -> str:
-    return hashlib.sha256(repr(key).encode()).hexdigest()[:12]
-
-
-def _disagree(cost_before: float, cost_after: float, ms_before: float, ms_after: float) -> bool:
-    """The estimate and the clock point opposite ways, each by more than 10%."""
-    est = (cost_after - cost_before) / cost_before if cost_before else 0.0
-    real = (ms_after - ms_before) / ms_before if ms_before else 0.0
-    return (est < -0.1 and real > 0.1) or (est > 0.1 and real < -0.1)
 
 
 __all__ = ["MysqlTuner", "literal"]

@@ -5,7 +5,7 @@ user's server, tables are copied inside the server (CREATE TABLE … LIKE, INSER
 otherwise rows travel through the client in batches (keyset pages on a one-column primary
 key). A table is copied the first time a query reads it, at most COPY_ROWS rows of it.
 
-A statement's time is the median of RUNS runs after a warm-up, at most ROW_CAP rows returned
+A statement's time is copy_tuner.median_ms of its runs, at most ROW_CAP rows returned
 (sql_select_limit), each run stopped after TIME_LIMIT_S (max_statement_time); writes run in a
 transaction that is rolled back.
 """
@@ -13,7 +13,6 @@ transaction that is rolled back.
 from __future__ import annotations
 
 import contextlib
-import statistics
 import time
 from typing import Literal
 
@@ -23,10 +22,8 @@ from dbarchitect.engines.mysql import MysqlEngine
 from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.errors import InputError
 from dbarchitect.model import Schema, Table
+from dbarchitect.tune.copy_tuner import ROW_CAP, TIME_LIMIT_S, median_ms
 
-ROW_CAP = 10_000  # rows returned per timed run
-RUNS = 3  # timed runs after one warm-up; the median is the cost
-TIME_LIMIT_S = 5.0  # a run is interrupted after this; its time is then a lower bound
 COPY_ROWS = 1_000_000  # rows copied per table
 BATCH = 5_000  # rows per INSERT when copying through the client
 CopyMode = Literal["auto", "server", "client"]
@@ -142,8 +139,5 @@ def _time_once(session: Session, sql: str, *, write: bool) -> float:
 
 
 def time_ms(session: Session, sql: str, *, write: bool) -> float:
-    """Median milliseconds of RUNS runs after a warm-up (one run if the warm-up timed out)."""
-    first = _time_once(session, sql, write=write)
-    if first >= TIME_LIMIT_S * 1000:
-        return first
-    return statistics.median(_time_once(session, sql, write=write) for _ in range(RUNS))
+    """Median milliseconds of `sql` on `session` (see copy_tuner.median_ms)."""
+    return median_ms(lambda: _time_once(session, sql, write=write))

@@ -14,16 +14,14 @@ what it built).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import sqlite3
-import statistics
 import tempfile
 import time
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote as urlquote
 
 from dbarchitect.dialects.sqlite.ddl import quote
@@ -32,36 +30,38 @@ from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.errors import ConnectionFailed, InputError
 from dbarchitect.model import Schema
 from dbarchitect.model.stats import Stats, TableStats
-from dbarchitect.review.finding import Finding, Severity
-from dbarchitect.tune import sqlglot_shape, sqlglot_text
-from dbarchitect.tune.model import Candidate, IndexMethod, Query, Shape, Timing
-from dbarchitect.tune.tuner import Plan, Tuner
+from dbarchitect.review.finding import Finding
+from dbarchitect.tune import sqlglot_shape
+from dbarchitect.tune.copy_tuner import (
+    LARGE_ROWS,
+    ROW_CAP,
+    SAMPLE_ROWS,
+    TIME_LIMIT_S,
+    CopyTuner,
+    Key,
+    digest,
+    median_ms,
+)
+from dbarchitect.tune.model import Candidate, Query, Shape
+from dbarchitect.tune.tuner import Plan
 
-SQLGLOT = "sqlite"  # sqlglot's name for the dialect
-LARGE_ROWS = 10_000  # a full scan of a table this large under a filter is worth a finding
-ROW_CAP = 10_000  # rows fetched per timed run
-RUNS = 3  # timed runs after one warm-up; the median is the cost
-TIME_LIMIT_S = 5.0  # a run is interrupted after this; its time is then a lower bound
-SAMPLE_ROWS = 10_000  # rows looked at for a column's most common values
 _SCAN = re.compile(r"^SCAN (?P<name>\S+)(?: AS \S+)?(?P<index> USING (?:COVERING )?INDEX .*)?$")
 _AUTO = re.compile(
     r"^SEARCH (?P<name>\S+) USING AUTOMATIC (?:PARTIAL )?COVERING INDEX \((?P<cols>.*)\)"
 )
 _TEMP = re.compile(r"^USE TEMP B-TREE FOR (?P<what>.+)$")
-Key = tuple[str, tuple[str, ...], tuple[str, ...], str, str]  # Candidate.key
 _CORRELATED = re.compile(r"^CORRELATED (?P<what>\w+) SUBQUERY")
 
 
-class SqliteTuner(Tuner):
+class SqliteTuner(CopyTuner):
     """Tuning primitives on one SQLite database file (read-only; builds go to a copy)."""
 
-    methods: ClassVar[frozenset[IndexMethod]] = frozenset({"btree"})  # what it can build
-    built_methods: ClassVar[frozenset[IndexMethod]] = methods  # every cost is a real build
+    sqlglot_dialect = "sqlite"
 
     def __init__(self, url: DatabaseURL, schema: Schema, *, allow_writes: bool = False) -> None:
         if not url.database or url.database == ":memory:":
             raise InputError(f"{url}: tuning needs a database file, not an in-memory database")
-        self.url, self.schema, self.allow_writes = url, schema, allow_writes
+        super().__init__(url, schema, allow_writes=allow_writes)
         self.path = Path(url.database).expanduser().resolve()
         self._session = connect(url, read_only=True)
         self.stats = Stats(
@@ -69,50 +69,13 @@ class SqliteTuner(Tuner):
             window_seconds=0.0,
             tables={t.qualified: TableStats(rows=self._count(t.name)) for t in schema.tables},
         )
-        self.whatif_calls = 0
-        self.failed: dict[Key, str] = {}  # candidates SQLite refused to build
         self._copy: _Copy | None = None
-        self._shapes: dict[str, Shape | str] = {}  # shape, or why there is none
-        self._timed: dict[tuple[object, ...], float] = {}
-        self._sizes: dict[tuple[object, ...], int] = {}
 
-    # --- the statement --------------------------------------------------------------------
+    def _quote(self, name: str) -> str:
+        return quote(name)
 
-    def fingerprint(self, sql: str) -> str:
-        return sqlglot_text.fingerprint(sql, SQLGLOT)
-
-    def shape(self, sql: str) -> Shape:
-        return sqlglot_shape.shape(sql, self.schema, SQLGLOT)
-
-    def _shape(self, sql: str) -> Shape | None:
-        """The shape, or None when the statement cannot be analysed (cached either way)."""
-        if sql not in self._shapes:
-            try:
-                self._shapes[sql] = self.shape(sql)
-            except InputError as exc:
-                self._shapes[sql] = str(exc)
-        got = self._shapes[sql]
-        return got if isinstance(got, Shape) else None
-
-    def _checked(self, sql: str) -> Shape:
-        """The shape of a statement about to run on the copy: what cannot be analysed (DDL,
-        anything unparsable) is never run there."""
-        shape = self._shape(sql)
-        if shape is None:
-            raise InputError(f"not run on the copy: {self._shapes[sql]}")
-        return shape
-
-    def plannable(self, sql: str) -> str:
-        return sqlglot_shape.bind(sql, self.schema, SQLGLOT, self._sample)
-
-    def _sample(self, table: str, column: str) -> list[str]:
-        """The column's most common non-null values among its first SAMPLE_ROWS rows."""
-        c, t = quote(column), quote(table)
-        rows = self._session.fetch(
-            f"SELECT v, count(*) AS n FROM (SELECT {c} AS v FROM {t} WHERE {c} IS NOT NULL "
-            f"LIMIT {SAMPLE_ROWS}) GROUP BY v ORDER BY n DESC, v LIMIT 8"
-        )
-        return [literal(r["v"]) for r in rows]
+    def _literal(self, value: object) -> str:
+        return literal(value)
 
     def _count(self, table: str) -> int:
         try:
@@ -129,44 +92,16 @@ class SqliteTuner(Tuner):
         rows = self._session.fetch(f"EXPLAIN QUERY PLAN {sql}")
         out: Plan = {"plan": [_row(r) for r in rows], "aliases": self._aliases(sql)}
         if analyze:
-            shape = self._checked(sql)
-            copy = self._scratch()
-            copy.configure([], shape.tables if shape else None, self.index_ddl)
-            out["ms"] = copy.time(sql, write=bool(shape and shape.writes))
+            out["ms"] = self._copy_ms(sql, self._checked(sql))
         return out
-
-    def copy_plan(self, sql: str, indexes: Sequence[Candidate]) -> Plan:
-        """The plan on the scratch copy with `indexes` built (to show how a candidate is used)."""
-        shape = self._checked(sql)
-        copy = self._scratch()
-        copy.configure(
-            self._buildable(indexes, shape), shape.tables if shape else None, self.index_ddl
-        )
-        return {"plan": copy.plan(sql), "aliases": self._aliases(sql)}
-
-    def _aliases(self, sql: str) -> dict[str, str]:
-        try:
-            return sqlglot_shape.table_aliases(sql, self.schema, SQLGLOT)
-        except InputError:
-            return {}
 
     def plan_findings(self, query: Query, plan: Plan, *, analyzed: bool) -> list[Finding]:
         """Full scans under a filter, temporary B-trees for sorting, correlated subqueries run
         per row, and automatic indexes SQLite builds for every execution."""
         shape = self._shape(query.text)
         aliases: dict[str, str] = plan.get("aliases", {})
-        where = query.source or query.fingerprint[:12]
-        ms = f" ({plan['ms']:.1f} ms)" if analyzed and "ms" in plan else ""
+        make = self._finder(query, plan, analyzed=analyzed)
         out: list[Finding] = []
-
-        def add(rule: str, severity: Severity, message: str, fix: str) -> None:
-            out.append(
-                Finding(
-                    rule=f"tune/{rule}", severity=severity, kind="query", object=where,
-                    message=message + ms, fix=fix,
-                )
-            )  # fmt: skip
-
         for row in plan.get("plan", []):
             detail = str(row.get("detail", ""))
             if (m := _SCAN.match(detail)) and not m.group("index"):
@@ -174,91 +109,64 @@ class SqliteTuner(Tuner):
                 rows = self.stats.tables.get(table, TableStats()).rows if self.stats else 0
                 cols = sqlglot_shape.key_columns(shape, table, sort=False)
                 if rows >= LARGE_ROWS and cols:
-                    add(
+                    out.append(make(
                         "seq-scan-selective", "warning",
                         f"full scan of {table} ({rows:,} rows) to filter on {', '.join(cols)}",
                         self._fix(table, sqlglot_shape.key_columns(shape, table, sort=True)),
-                    )  # fmt: skip
+                    ))  # fmt: skip
             elif m := _TEMP.match(detail):
-                sorts = (*shape.order_by, *shape.group_by) if shape else ()
-                table = sorts[0].table if sorts else ""
-                cols = sqlglot_shape.key_columns(shape, table, sort=True)
-                fix = self._fix(table, cols) if cols else "index the columns it sorts by"
-                add("temp-sort", "info", f"a temporary B-tree sorts rows for {m['what']}", fix)
+                out.append(make(
+                    "temp-sort", "info", f"a temporary B-tree sorts rows for {m['what']}",
+                    self._sort_fix(shape),
+                ))  # fmt: skip
             elif m := _CORRELATED.match(detail):
-                joins = shape.joins if shape else ()
-                keys = [
-                    f"{j.left_table}.{j.left_column} = {j.right_table}.{j.right_column}"
-                    for j in joins
-                ]
-                add(
+                out.append(make(
                     "correlated-subplan", "warning",
                     f"a correlated {m['what'].lower()} subquery runs once per outer row",
-                    "rewrite it as a JOIN (with GROUP BY for aggregates)"
-                    + (f", or index the correlation columns: {'; '.join(keys)}" if keys else ""),
-                )  # fmt: skip
+                    self._correlated_fix(shape),
+                ))  # fmt: skip
             elif m := _AUTO.match(detail):
                 table = aliases.get(m.group("name"), m.group("name"))
                 cols = re.findall(r"(\w+)\s*[=<>]", m.group("cols"))
-                add(
+                out.append(make(
                     "automatic-index", "warning",
                     f"SQLite builds a temporary index on {table}({', '.join(cols)}) at every run",
                     self._fix(table, cols),
-                )  # fmt: skip
+                ))  # fmt: skip
         return out
 
-    def _fix(self, table: str, columns: Sequence[str]) -> str:
-        name = re.sub(r"\W+", "_", f"{table}_{'_'.join(columns)}_idx").lower()
-        return self.index_ddl(Candidate(table=table, columns=tuple(columns)), name) + ";"
-
-    # --- costs on the copy ----------------------------------------------------------------
+    # --- the copy -------------------------------------------------------------------------
 
     def _scratch(self) -> _Copy:
         if self._copy is None:
             self._copy = _Copy(self.path)
         return self._copy
 
-    def _buildable(self, indexes: Sequence[Candidate], shape: Shape | None) -> list[Candidate]:
-        tables = set(shape.tables) if shape else None
-        return [
-            c
-            for c in indexes
-            if c.method == "btree"
-            and c.key not in self.failed
-            and (tables is None or c.table in tables)
-        ]
-
-    def cost(self, sql: str, indexes: Sequence[Candidate]) -> float:
-        """Milliseconds on the copy with `indexes` built beside the real ones (see module doc)."""
-        shape = self._checked(sql)
+    def _configure(self, indexes: Sequence[Candidate], shape: Shape | None) -> None:
         copy = self._scratch()
         wanted = self._buildable(indexes, shape)
         for key, reason in copy.configure(wanted, shape.tables if shape else None, self.index_ddl):
             self.failed[key] = reason
-        writes = shape.writes if shape else None
-        maintained = tuple(
-            sorted(c.key for c in wanted if c.table == writes and c.key not in self.failed)
-        )
-        timing = (sql, tuple(r["detail"] for r in copy.plan(sql)), maintained)
-        if timing not in self._timed:
-            self._timed[timing] = copy.time(sql, write=writes is not None)
-            self.whatif_calls += 1
-        return self._timed[timing]
 
-    def size(self, candidate: Candidate) -> int:
-        """Bytes of the index built on the copy (dbstat), else rows × average key width."""
-        if candidate.key in self._sizes:
-            return self._sizes[candidate.key]
-        measured = None
-        if candidate.method == "btree" and candidate.key not in self.failed:
-            copy = self._scratch()
-            for key, reason in copy.configure([candidate], (), self.index_ddl):
-                self.failed[key] = reason
-            if candidate.key in copy.built:
-                measured = copy.index_bytes(copy.built[candidate.key])
-        size = measured if measured is not None else self._estimate(candidate)
-        self._sizes[candidate.key] = size
-        return size
+    def _maintained(self, table: str) -> tuple[Key, ...]:
+        copy = self._scratch()
+        return tuple(sorted(k for k, name in copy.built.items() if copy.tables[name] == table))
+
+    def _explain_copy(self, sql: str) -> list[dict[str, Any]]:
+        return self._scratch().plan(sql)
+
+    def _plan_signature(self, sql: str) -> object:
+        return tuple(r["detail"] for r in self._scratch().plan(sql))
+
+    def _time(self, sql: str, *, write: bool) -> float:
+        return self._scratch().time(sql, write=write)
+
+    def _measure(self, candidate: Candidate) -> int | None:
+        """Bytes of the index built on the copy, from the dbstat table."""
+        copy = self._scratch()
+        for key, reason in copy.configure([candidate], (), self.index_ddl):
+            self.failed[key] = reason
+        return copy.index_bytes(copy.built[candidate.key]) if candidate.key in copy.built else None
 
     def _estimate(self, candidate: Candidate) -> int:
         rows = self.stats.tables.get(candidate.table, TableStats()).rows if self.stats else 0
@@ -288,52 +196,18 @@ class SqliteTuner(Tuner):
             f"CREATE INDEX IF NOT EXISTS {quote(name)} ON {quote(candidate.table)} ({keys}){where}"
         )
 
-    # --- verification ---------------------------------------------------------------------
+    # --- verification on the user's file -------------------------------------------------
 
-    def verify(
-        self,
-        queries: Sequence[tuple[Query, str]],
-        indexes: Sequence[Candidate],
-        *,
-        on_target: bool = False,
-    ) -> list[Timing]:
-        """Time each query without and with `indexes`: on the copy, or on the user's file when
-        `on_target` (allowed writes only; the indexes are dropped afterwards)."""
-        estimates = [(self.cost(sql, []), self.cost(sql, indexes)) for _, sql in queries]
-        if on_target:
-            before, after = self._verify_on_target(queries, indexes)
-        else:
-            copy = self._scratch()
-            copy.configure([], None, self.index_ddl)
-            before = [copy.time(sql, write=self._writes(sql)) for _, sql in queries]
-            copy.configure(self._buildable(indexes, None), None, self.index_ddl)
-            after = [copy.time(sql, write=self._writes(sql)) for _, sql in queries]
-        return [
-            Timing(
-                fingerprint=q.fingerprint, ms_before=b, ms_after=a, cost_before=cb,
-                cost_after=ca, disagrees=_disagree(cb, ca, b, a),
-            )
-            for (q, _), b, a, (cb, ca) in zip(queries, before, after, estimates, strict=True)
-        ]  # fmt: skip
-
-    def _writes(self, sql: str) -> bool:
-        shape = self._checked(sql)
-        return bool(shape and shape.writes)
-
-    def _verify_on_target(
-        self, queries: Sequence[tuple[Query, str]], indexes: Sequence[Candidate]
+    def _time_on_target(
+        self, runs: Sequence[tuple[str, bool]], indexes: Sequence[Candidate]
     ) -> tuple[list[float], list[float]]:
-        if not self.allow_writes:
-            raise InputError(
-                f"{self.url}: building indexes on the target needs permission to write"
-            )
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=5.0, cached_statements=0)
-        names = [f"dbarch_verify_{_digest(c.key)}" for c in indexes]
+        names = [f"dbarch_verify_{digest(c.key)}" for c in indexes]
         try:
-            before = [_time(conn, sql, write=self._writes(sql)) for _, sql in queries]
+            before = [_time(conn, sql, write=w) for sql, w in runs]
             for c, name in zip(indexes, names, strict=True):
                 conn.execute(self.index_ddl(c, name))
-            after = [_time(conn, sql, write=self._writes(sql)) for _, sql in queries]
+            after = [_time(conn, sql, write=w) for sql, w in runs]
         finally:
             for name in names:
                 conn.execute(f"DROP INDEX IF EXISTS {quote(name)}")
@@ -353,7 +227,7 @@ class _Copy:
     def __init__(self, source: Path) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="dbarch-tune-"))
         self.built: dict[Key, str] = {}  # candidate key → index name
-        self._tables: dict[str, str] = {}  # index name → table
+        self.tables: dict[str, str] = {}  # index name → table
         src = None
         try:
             src = sqlite3.connect(f"file:{urlquote(str(source))}?mode=ro", uri=True)
@@ -385,15 +259,15 @@ class _Copy:
         Returns the candidates SQLite refused to build, with its reason."""
         keep = {c.key for c in wanted}
         for key, name in sorted(self.built.items()):
-            if key not in keep and (tables is None or self._tables[name] in tables):
+            if key not in keep and (tables is None or self.tables[name] in tables):
                 self.conn.execute(f"DROP INDEX {quote(name)}")
                 del self.built[key]
-                del self._tables[name]
+                del self.tables[name]
         failed = []
         for c in wanted:
             if c.key in self.built:
                 continue
-            name = f"dbarch_tune_{_digest(c.key)}"
+            name = f"dbarch_tune_{digest(c.key)}"
             try:
                 self.conn.execute(ddl(c, name))
                 self.conn.execute(f"ANALYZE {quote(name)}")
@@ -401,7 +275,7 @@ class _Copy:
                 failed.append((c.key, str(exc).splitlines()[0]))
                 continue
             self.built[c.key] = name
-            self._tables[name] = c.table
+            self.tables[name] = c.table
         return failed
 
     def plan(self, sql: str) -> list[dict[str, Any]]:
@@ -410,11 +284,8 @@ class _Copy:
         return [_row(dict(zip(names, r, strict=True))) for r in cur.fetchall()]
 
     def time(self, sql: str, *, write: bool) -> float:
-        """Median milliseconds of RUNS runs after a warm-up (one run if the warm-up timed out)."""
-        first = _time(self.conn, sql, write=write)
-        if first >= TIME_LIMIT_S * 1000:
-            return first
-        return statistics.median(_time(self.conn, sql, write=write) for _ in range(RUNS))
+        """Median milliseconds on the copy (see copy_tuner.median_ms)."""
+        return median_ms(lambda: _time(self.conn, sql, write=write))
 
     def index_bytes(self, name: str) -> int | None:
         try:
@@ -479,17 +350,6 @@ def literal(value: object) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     return "'" + str(value).replace("'", "''") + "'"
-
-
-def _digest(key: object) -> str:
-    return hashlib.sha256(repr(key).encode()).hexdigest()[:12]
-
-
-def _disagree(cost_before: float, cost_after: float, ms_before: float, ms_after: float) -> bool:
-    """The estimate and the clock point opposite ways, each by more than 10%."""
-    est = (cost_after - cost_before) / cost_before if cost_before else 0.0
-    real = (ms_after - ms_before) / ms_before if ms_before else 0.0
-    return (est < -0.1 and real > 0.1) or (est > 0.1 and real < -0.1)
 
 
 __all__ = ["SqliteTuner", "literal"]
