@@ -101,7 +101,7 @@ def render_text(result: TuneResult, *, source: str, budget_bytes: int) -> str:
         lines += ["", "Verified (EXPLAIN ANALYZE, ms before → after):"]
         for t in result.timings:
             flag = "  planner and clock disagree" if t.disagrees else ""
-            lines.append(f"  {t.fingerprint[:12]}  {t.ms_before:,.1f} → {t.ms_after:,.1f}{flag}")
+            lines.append(f"  {t.fingerprint[:12]}  {_num(t.ms_before)} → {_num(t.ms_after)}{flag}")
     for n in result.nplus1:
         lines += [
             "",
@@ -152,8 +152,8 @@ def render_markdown(result: TuneResult, *, source: str, budget_bytes: int) -> st
             [
                 [
                     code(t.fingerprint[:12]),
-                    f"{t.ms_before:,.1f}",
-                    f"{t.ms_after:,.1f}",
+                    _num(t.ms_before),
+                    _num(t.ms_after),
                     _num(t.cost_before),
                     _num(t.cost_after),
                     "yes" if t.disagrees else "",
