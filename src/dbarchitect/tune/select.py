@@ -330,8 +330,12 @@ class _Search:
             (k,): (None, c) for k, c in adds.items() if k not in chosen
         }
         for old in config:
+            others = [c for c in config if c is not old]
             for new in self._widenings(old):
-                if new.key not in chosen:
+                # Pointless when the database or another chosen index provides it already.
+                if new.key in chosen or self._provided(new):
+                    continue
+                if not any(_covers(c, new) for c in others):
                     moves.setdefault((new.key, old.key), (old, new))
         return [moves[k] for k in sorted(moves)]
 
@@ -356,7 +360,7 @@ class _Search:
                             columns=(*old.columns, col),
                             include=tuple(c for c in old.include if c != col),
                         ),
-                        f"{old.reason}; widened by {col}",
+                        _also(old.reason, f"widened by {col}"),
                     )
                 )
         for i in served:
@@ -370,7 +374,7 @@ class _Search:
                     fp = self.queries[i][0].fingerprint[:8]
                     out.append(
                         self._named(
-                            replace(old, include=include), f"{old.reason}; covering for q {fp}"
+                            replace(old, include=include), _also(old.reason, f"covering for q {fp}")
                         )
                     )
         return out
@@ -458,6 +462,10 @@ class _Search:
                 old, new = top
                 return old, new, list(k.costs)
             cost_in_full(top)
+
+
+def _also(reason: str, more: str) -> str:
+    return f"{reason}; {more}" if reason else more
 
 
 def _has(index: Candidate, column: str) -> bool:

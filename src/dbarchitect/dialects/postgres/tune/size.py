@@ -16,9 +16,12 @@ from the distinct combinations counted in a sample of rows. BRIN: one summary tu
 heap pages plus the metapage and revmap. Hash: 20-byte entries in a power-of-two number of
 buckets at fillfactor 75.
 
-Samples are up to SAMPLE_ROWS rows drawn with TABLESAMPLE SYSTEM … REPEATABLE (a fixed seed,
-so estimates repeat); the number of distinct keys in the table is extrapolated with Chao1,
-capped by scaling the keys seen once to the whole table.
+Leaf tuple sizes are averaged over sampled rows (stored widths, laid out row by row) when every
+key is a plain column, else computed from the statistics. Distinct combinations of plain
+columns are counted in the table's row sample (see rowsample.py: drawn by random TIDs, uniform
+over rows); expressions and GIN keys are drawn with TABLESAMPLE SYSTEM … REPEATABLE (a fixed
+seed). Either way the number of distinct keys in the table is extrapolated with Chao1, capped by
+scaling the keys seen once to the whole table, and estimates repeat from run to run.
 
 GIN is rougher (within a factor of about 1.5 in our tests): the keys its operator class would
 extract (array elements, lexemes, trigrams, jsonb keys and scalar values or path/value pairs)
@@ -30,7 +33,6 @@ a key's rows are.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 from typing import Any
@@ -38,13 +40,22 @@ from typing import Any
 import psycopg
 
 from dbarchitect.dialects.postgres.quoting import quote
-from dbarchitect.dialects.postgres.tune.whatif import find_table, split_entry, table_sql
+from dbarchitect.dialects.postgres.tune.rowsample import (
+    SAMPLE_ROWS,
+    TYPE_SQL,
+    combinations,
+    distinct,
+    maxalign,
+    plan_rows,
+    sampled_tuple,
+    table_info,
+)
+from dbarchitect.dialects.postgres.tune.whatif import find_table, split_entry
 from dbarchitect.engines.base import Session
 from dbarchitect.errors import DbarchError, InputError
 from dbarchitect.model import Schema
 from dbarchitect.tune.model import Candidate
 
-MAXALIGN = 8
 PAGE_HEADER = 24
 BTREE_SPECIAL = 16
 LEAF_FREE_PCT = 10  # CREATE INDEX leaves 10% of each leaf page free (fillfactor 90)
@@ -54,39 +65,6 @@ TID_BYTES = 6
 LINE_POINTER = 4
 BRIN_PAGES_PER_RANGE = 128
 
-_TYPE = """
-SELECT t.typlen AS typlen, t.typalign AS typalign, t.typname AS typname,
-       t.typelem <> 0 AND t.typlen = -1 AS is_array,
-       EXISTS (
-         SELECT 1 FROM pg_catalog.pg_opclass oc
-         JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod AND am.amname = 'btree'
-         JOIN pg_catalog.pg_amproc p ON p.amprocfamily = oc.opcfamily AND p.amprocnum = 4
-              AND p.amproclefttype = oc.opcintype AND p.amprocrighttype = oc.opcintype
-         WHERE oc.opcdefault AND (oc.opcintype = COALESCE(NULLIF(t.typbasetype, 0), t.oid)
-           OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
-                      WHERE k.castsource = COALESCE(NULLIF(t.typbasetype, 0), t.oid)
-                        AND k.casttarget = oc.opcintype AND k.castmethod = 'b'))
-       ) AS equalimage
-"""
-# equalimage: the type's default B-tree operator class declares that equal values have equal
-# images (support function 4), which is what lets CREATE INDEX deduplicate.
-_COLUMNS = (
-    _TYPE
-    + """, a.attname AS name, COALESCE(coll.collisdeterministic, true) AS deterministic,
-       s.avg_width AS avg_width, s.null_frac AS null_frac, s.n_distinct AS n_distinct,
-       s.most_common_freqs AS mcf
-FROM pg_catalog.pg_attribute a
-JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-LEFT JOIN pg_catalog.pg_collation coll ON coll.oid = a.attcollation AND a.attcollation <> 0
-LEFT JOIN LATERAL (
-  SELECT * FROM pg_catalog.pg_stats s
-  WHERE s.schemaname = %(schema)s AND s.tablename = %(table)s AND s.attname = a.attname
-  ORDER BY s.inherited DESC LIMIT 1
-) s ON true
-WHERE a.attrelid = to_regclass(%(qualified)s) AND a.attnum > 0 AND NOT a.attisdropped
-"""
-)
-SAMPLE_ROWS = 30_000
 
 # The keys a GIN operator class extracts from one value, as a query over `r.<column>`: close
 # enough in number and spread to size the index (jsonb_path_ops hashes path+value pairs).
@@ -132,38 +110,22 @@ class _Sample:
 
 def estimate_size(session: Session, schema: Schema, candidate: Candidate) -> int:
     """Estimated bytes of `candidate` once built (see the module docstring for the model)."""
-    name = table_sql(schema, candidate.table)
-    info = session.fetch(
-        "SELECT pg_relation_size(c.oid) AS bytes, current_setting('block_size')::int AS block,"
-        " c.reltuples::float8 / NULLIF(c.relpages, 0) AS per_page"
-        " FROM pg_catalog.pg_class c WHERE c.oid = to_regclass(%s)",
-        [name],
-    )
-    if not info:
-        raise InputError(f"{candidate.table}: no such table")
-    block = int(info[0]["block"])
-    table_rows = _plan_rows(session, f"SELECT 1 FROM {name}")
+    info = table_info(session, schema, candidate.table)
+    name, block, table_rows = info.name, info.block, info.rows
     rows = table_rows
     if candidate.where:
-        rows = _plan_rows(session, f"SELECT 1 FROM {name} WHERE {candidate.where}")
+        rows = plan_rows(session, f"SELECT 1 FROM {name} WHERE {candidate.where}")
     table = find_table(schema, candidate.table)
-    ns, _, tname = candidate.table.rpartition(".")
-    if table is not None:
-        ns, tname = table.schema, table.name
-    columns = {
-        r["name"]: r
-        for r in session.fetch(_COLUMNS, {"schema": ns, "table": tname, "qualified": name})
-    }
+    columns = info.columns
     entries = [split_entry(e, table) for e in candidate.columns]
     if candidate.method == "gin":
-        per_page = float(info[0]["per_page"] or 100.0)
         samples = [
             _sample(
                 session,
                 name,
                 _gin_keys(columns.get(col), col, expr, suffix),
                 rows,
-                rows_per_page=per_page * rows / table_rows,
+                rows_per_page=info.per_page * rows / table_rows,
                 where=candidate.where,
             )
             for col, expr, suffix in entries
@@ -171,7 +133,7 @@ def estimate_size(session: Session, schema: Schema, candidate: Candidate) -> int
         return _gin(samples, rows, block)
     keys = [_key(session, name, columns, col, expr, table_rows) for col, expr, _ in entries]
     if candidate.method == "brin":
-        heap_pages = max(1, math.ceil(int(info[0]["bytes"]) / block))
+        heap_pages = max(1, math.ceil(info.bytes / block))
         return _brin(keys, heap_pages, block)
     if candidate.method == "hash":
         return _hash(rows, block)
@@ -181,27 +143,28 @@ def estimate_size(session: Session, schema: Schema, candidate: Candidate) -> int
     ]
     dedup = session.server_version >= 130000 and not include and all(k.equalimage for k in keys)
     if dedup and len(keys) > 1:  # distinct combinations: sampled, not multiplied
-        tuple_sql = "SELECT ROW(" + ", ".join(_ref(c, e) for c, e, _ in entries) + ")::text"
-        combos = _sample(session, name, tuple_sql, table_rows)
-        keys[0] = replace(keys[0], distinct=combos.distinct, mcf=())
+        plain = [col for col, expr, _ in entries if not expr]
+        if len(plain) == len(entries):
+            combos = combinations(session, info, plain)
+        else:
+            tuple_sql = "SELECT ROW(" + ", ".join(_ref(c, e) for c, e, _ in entries) + ")::text"
+            combos = _sample(session, name, tuple_sql, table_rows).distinct
+        keys[0] = replace(keys[0], distinct=combos, mcf=())
         keys[1:] = [replace(k, distinct=1.0, mcf=()) for k in keys[1:]]
     selectivity = rows / table_rows if table_rows else 1.0
-    return _btree(keys, include, rows, selectivity, dedup, block)
+    sampled: tuple[float | None, float | None] = (None, None)
+    if not any(expr for _, expr, _ in entries) and not candidate.where:
+        plain_keys = [col for col, _, _ in entries]
+        plain_include = [split_entry(c, table)[0] for c in candidate.include]
+        sampled = (
+            sampled_tuple(session, info, plain_keys + plain_include),
+            sampled_tuple(session, info, plain_keys),
+        )
+    return _btree(keys, include, rows, selectivity, dedup, block, sampled=sampled)
 
 
 def _ref(column: str, expression: bool) -> str:
     return column if expression else "r." + quote(column)
-
-
-def _plan_rows(session: Session, sql: str) -> float:
-    try:
-        rows = session.fetch("EXPLAIN (FORMAT JSON) " + sql)
-    except (psycopg.Error, DbarchError) as exc:
-        raise InputError(f"cannot estimate rows of {sql}: {exc}".splitlines()[0]) from None
-    doc: Any = rows[0]["QUERY PLAN"]
-    if isinstance(doc, str):
-        doc = json.loads(doc)
-    return max(1.0, float(doc[0]["Plan"]["Plan Rows"]))
 
 
 def _key(
@@ -218,7 +181,7 @@ def _key(
     # An expression has no statistics before its index exists: sample it.
     try:
         typ = session.fetch(
-            _TYPE + f" FROM pg_catalog.pg_type t WHERE t.oid = (SELECT pg_typeof(s.x)::oid"
+            TYPE_SQL + f" FROM pg_catalog.pg_type t WHERE t.oid = (SELECT pg_typeof(s.x)::oid"
             f" FROM (VALUES (1)) v LEFT JOIN LATERAL (SELECT {column} AS x FROM {name} AS r"
             " LIMIT 0) s ON true)"
         )
@@ -306,23 +269,13 @@ def _sample(
         raise InputError(f"{name}: cannot sample {keys_sql}: {exc}".splitlines()[0]) from None
     n, entries = int(row["n"]), int(row["entries"])
     d, f1, f2 = int(row["d"]), int(row["f1"]), int(row["f2"])
-    distinct = float(d)
-    if n and table_rows > n:
-        # Chao1 guesses the keys the sample missed from how many it saw once or twice; keys
-        # seen once cannot be more numerous than scaling them to the whole table makes them.
-        chao = d + f1 * (f1 - 1) / (2.0 * (f2 + 1))
-        distinct = min(chao, d - f1 + f1 * table_rows / n)
     return _Sample(
         entries_per_row=entries / n if n else 0.0,
-        distinct=distinct,
+        distinct=distinct(n, d, f1, f2, table_rows),
         width=float(row["width"]),
         key_width=float(row["key_width"]),
         tid_bytes=float(row["tid_bytes"]),
     )
-
-
-def _maxalign(n: float) -> int:
-    return int(math.ceil(n / MAXALIGN) * MAXALIGN)
 
 
 def _data_bytes(keys: list[_Key], *, with_nulls: bool) -> float:
@@ -338,8 +291,8 @@ def _data_bytes(keys: list[_Key], *, with_nulls: bool) -> float:
 def _tuple_bytes(keys: list[_Key]) -> float:
     """Average index tuple size (MAXALIGNed), mixing rows with and without NULL keys."""
     any_null = 1.0 - math.prod(1.0 - k.null_frac for k in keys)
-    plain = _maxalign(8 + _data_bytes(keys, with_nulls=False))
-    nulls = _maxalign(16 + _data_bytes(keys, with_nulls=True))
+    plain = maxalign(8 + _data_bytes(keys, with_nulls=False))
+    nulls = maxalign(16 + _data_bytes(keys, with_nulls=True))
     return (1.0 - any_null) * plain + any_null * nulls
 
 
@@ -376,11 +329,11 @@ def _posting_bytes(n: float, key_bytes: int) -> float:
             return float(key_bytes + LINE_POINTER) * m
         cap = max(2, (MAX_POSTING_TUPLE - key_bytes) // TID_BYTES)
         full, rest = divmod(m, cap)
-        total = full * (_maxalign(key_bytes + TID_BYTES * cap) + LINE_POINTER)
+        total = full * (maxalign(key_bytes + TID_BYTES * cap) + LINE_POINTER)
         if rest == 1:
             total += key_bytes + LINE_POINTER
         elif rest > 1:
-            total += _maxalign(key_bytes + TID_BYTES * rest) + LINE_POINTER
+            total += maxalign(key_bytes + TID_BYTES * rest) + LINE_POINTER
         return float(total)
 
     low = math.floor(n)
@@ -395,20 +348,25 @@ def _btree(
     selectivity: float,
     dedup: bool,
     block: int,
+    *,
+    sampled: tuple[float | None, float | None] = (None, None),
 ) -> int:
+    """Pages of a B-tree; `sampled` are the average leaf tuple and key-only tuple sizes
+    measured on sampled rows, used instead of the statistics' when known."""
     usable = block - PAGE_HEADER - BTREE_SPECIAL
     leaf_fill = usable - block * LEAF_FREE_PCT // 100
     inner_fill = usable - block * INNER_FREE_PCT // 100
-    leaf_tuple = _tuple_bytes(keys + include)
+    leaf_tuple = sampled[0] or _tuple_bytes(keys + include)
+    key_tuple = sampled[1] or _tuple_bytes(keys)
     if dedup:
-        key_bytes = int(_tuple_bytes(keys))
+        key_bytes = round(key_tuple)
         leaf_bytes = sum(
             c * _posting_bytes(n, key_bytes) for c, n in _groups(keys, rows, selectivity)
         )
     else:
         leaf_bytes = rows * (leaf_tuple + LINE_POINTER)
     leaf_pages = max(1, math.ceil(leaf_bytes / leaf_fill))
-    pivot = _tuple_bytes(keys) + LINE_POINTER
+    pivot = key_tuple + LINE_POINTER
     pages, level = 1 + leaf_pages, leaf_pages
     while level > 1:
         level = math.ceil(level * pivot / inner_fill)
@@ -418,7 +376,7 @@ def _btree(
 
 def _brin(keys: list[_Key], heap_pages: int, block: int) -> int:
     ranges = math.ceil(heap_pages / BRIN_PAGES_PER_RANGE)
-    summary = _maxalign(8 + 2 * _data_bytes(keys, with_nulls=False)) + LINE_POINTER
+    summary = maxalign(8 + 2 * _data_bytes(keys, with_nulls=False)) + LINE_POINTER
     regular = math.ceil(ranges * summary / (block - PAGE_HEADER - 8))
     revmap = math.ceil(ranges / ((block - PAGE_HEADER - 8) // TID_BYTES))
     return (1 + max(1, revmap) + max(1, regular)) * block
@@ -435,7 +393,7 @@ def _gin(samples: list[_Sample], rows: float, block: int) -> int:
     full: the build inserts keys in order and GIN splits an entry page in the middle), plus
     the other TIDs as compressed posting data."""
     usable = block - PAGE_HEADER - 8
-    entry_bytes = sum(s.distinct * (_maxalign(8 + s.key_width + 8) + LINE_POINTER) for s in samples)
+    entry_bytes = sum(s.distinct * (maxalign(8 + s.key_width + 8) + LINE_POINTER) for s in samples)
     data_bytes = sum(max(0.0, rows * s.entries_per_row - s.distinct) * s.tid_bytes for s in samples)
     pages = entry_bytes / (usable * 0.5) + data_bytes / (usable * 0.9)
     return (2 + math.ceil(pages)) * block

@@ -185,9 +185,39 @@ class WhatIf:
         return cost
 
     def _configure(self, wanted: dict[Key, Candidate]) -> None:
-        for key in sorted(set(self._oids) - set(wanted)):
-            oid = self._oids.pop(key)
-            self.session.fetch("SELECT hypopg_drop_index(%s)", [oid])
+        """Drop the hypothetical indexes `wanted` lacks and create those it adds: in one
+        round trip when HypoPG takes them all (a search asks for thousands of
+        configurations, each differing from the last by a few indexes), else one by one so
+        that the index it refuses is known."""
+        drop = sorted(set(self._oids) - set(wanted))
+        create = sorted(set(wanted) - set(self._oids))
+        if not drop and not create:
+            return
+        statements = [index_ddl(self.schema, wanted[key]) for key in create]
+        try:
+            rows = self.session.fetch(
+                "SELECT (SELECT count(hypopg_drop_index(o)) FROM unnest(%s::oid[]) AS o) AS n,"
+                " ARRAY(SELECT h.indexrelid FROM unnest(%s::text[]) WITH ORDINALITY AS d(s, i),"
+                " LATERAL hypopg_create_index(d.s) AS h ORDER BY d.i) AS oids",
+                [[self._oids[key] for key in drop], statements],
+            )
+        except (psycopg.Error, DbarchError):
+            rows = []
+        oids = [int(o) for o in rows[0]["oids"]] if rows else []
+        if rows and len(oids) == len(create):
+            for key in drop:
+                del self._oids[key]
+            self._oids.update(zip(create, oids, strict=True))
+            return
+        # HypoPG refused one of them. Its hypothetical indexes are not transactional: drop
+        # whatever the failed statement left behind, then go one index at a time.
+        self.session.fetch(
+            "SELECT hypopg_drop_index(indexrelid) FROM hypopg_list_indexes"
+            " WHERE indexrelid <> ALL (%s::oid[])",
+            [[self._oids[key] for key in sorted(set(self._oids) - set(drop))]],
+        )
+        for key in drop:
+            del self._oids[key]
         for key in sorted(set(wanted) - set(self._oids)):
             statement = index_ddl(self.schema, wanted[key])
             try:
