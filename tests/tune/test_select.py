@@ -297,6 +297,21 @@ def test_weights_multiply_query_costs() -> None:
     assert sel.final_cost == pytest.approx(100 + 7 * 10)
 
 
+def test_each_chosen_index_lists_the_queries_that_would_lose_without_it() -> None:
+    queries = {
+        "q1": SynQuery(ORDERS, eq=("a",), base=1000),
+        "q2": SynQuery(ORDERS, eq=("b",), base=500),
+        "q3": SynQuery(ORDERS, eq=("a", "b"), base=100),
+    }
+    cands = [Candidate(table=ORDERS, columns=("a",)), Candidate(table=ORDERS, columns=("b",))]
+    model = Model(queries)
+    sel = select(cands, workload(queries), model.cost, model.size, 20 * MB)
+    assert [c.columns for c in sel.chosen] == [("a",), ("b",)]
+    # q3 uses either index (10 with one or both): neither alone is missed by it
+    assert sel.helped == ((("fp_q1", 100.0, 1000.0),), (("fp_q2", 50.0, 500.0),))
+    assert sel.evaluations == len(model.calls)
+
+
 def test_costs_are_cached_and_only_relevant_indexes_are_passed() -> None:
     queries = {
         "q1": SynQuery(ORDERS, eq=("customer_id",), sort="created_at"),
@@ -481,3 +496,24 @@ def test_real_workload_finds_the_known_indexes(shop: tuple[Session, Schema]) -> 
         assert after < before / 10, (fp, before, after)
     assert sel.final_cost < sel.base_cost / 10
     print(f"real: {whatif.calls} what-if calls, chosen {sorted(keys, key=str)}")
+
+
+def test_a_refused_index_in_a_batch_leaves_no_hypothetical_index_behind(
+    shop: tuple[Session, Schema],
+) -> None:
+    session, schema = shop
+    t = "public.orders"
+    sql = "SELECT * FROM orders WHERE customer_id = 42"
+    good = Candidate(table=t, columns=("customer_id",))
+    bad = Candidate(table=t, columns=("zzz_missing",))  # sorts after good: created second
+    whatif = WhatIf(session, schema)
+    try:
+        base = whatif.cost(sql, [])
+        assert whatif.cost(sql, [good, bad]) < base / 10
+        assert "zzz_missing" in whatif.skipped[bad.key]
+        listed = session.fetch("SELECT count(*) AS n FROM hypopg_list_indexes")
+        assert listed[0]["n"] == 1  # the good one only, though the batch created it first
+        assert whatif.cost(sql, [bad]) == pytest.approx(base)
+    finally:
+        whatif.close()
+    assert session.fetch("SELECT count(*) AS n FROM hypopg_list_indexes")[0]["n"] == 0

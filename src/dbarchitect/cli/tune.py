@@ -114,7 +114,7 @@ def tune(
         else ()
     )
     options = TuneOptions(
-        budget_bytes=max([budget_bytes, *curve_budgets]),
+        budget_bytes=budget_bytes,
         curve_budgets=curve_budgets,
         analyze=analyze,
         verify=verify,

@@ -86,7 +86,6 @@ def run(
     analysed, findings, skipped = _analyse(tuner, workload, analyze=options.analyze)
     shapes = [(q, s) for q, _, s in analysed]
     pool = candidates(shapes, schema, stats, methods=tuner.methods)
-    cost = _Costs(tuner.cost)
     chosen: tuple[Candidate, ...] = ()
     base = 0.0
     curve: tuple[CurvePoint, ...] = ()
@@ -96,7 +95,7 @@ def run(
         sel = select(
             pool,
             analysed,
-            cost,
+            tuner.cost,
             tuner.size,
             options.budget_bytes,
             curve_budgets=options.curve_budgets,
@@ -105,7 +104,10 @@ def run(
         chosen, base, curve = sel.chosen, sel.base_cost, sel.curve
         sources = {q.fingerprint: q.source for q, _, _ in analysed}
         skipped += [Skipped(source=sources.get(fp, fp), reason=why) for fp, why in sel.skipped]
-        advice = [_advice(tuner, c, chosen, analysed, sel.per_query, cost, stats) for c in chosen]
+        advice = [
+            _advice(tuner, c, helped, sel.per_query, stats, analysed)
+            for c, helped in zip(chosen, sel.helped, strict=True)
+        ]
     findings += _removals(schema, stats)
     timings: tuple[Timing, ...] = ()
     if options.verify and chosen:
@@ -161,55 +163,31 @@ def _analyse(
     return analysed, findings, skipped
 
 
-class _Costs:
-    """Costs cached by (statement, indexes on the tables it reads): the selection asks again
-    for what it has already seen, and so does the attribution of gains to each index."""
-
-    def __init__(self, cost: Callable[[str, Sequence[Candidate]], float]) -> None:
-        self._cost = cost
-        self._seen: dict[tuple[str, tuple[object, ...]], float] = {}
-
-    def __call__(self, sql: str, indexes: Sequence[Candidate]) -> float:
-        key = (sql, tuple(sorted(c.key for c in indexes)))
-        if key not in self._seen:
-            self._seen[key] = self._cost(sql, sorted(indexes, key=lambda c: c.key))
-        return self._seen[key]
-
-
 def _advice(
     tuner: Tuner,
     c: Candidate,
-    chosen: Sequence[Candidate],
-    analysed: Sequence[Analysed],
+    helped: Sequence[tuple[str, float, float]],
     per_query: dict[str, tuple[float, float]],
-    cost: _Costs,
     stats: Stats | None,
+    analysed: Sequence[Analysed],
 ) -> IndexAdvice:
-    """One chosen index with the queries that would lose most without it."""
-    gains: list[tuple[float, QueryGain]] = []
-    for q, sql, shape in analysed:
-        if c.table not in shape.tables:
-            continue
-        on_tables = [x for x in chosen if x.table in shape.tables]
-        with_all = cost(sql, on_tables)
-        without = cost(sql, [x for x in on_tables if x != c])
-        if without > with_all * 1.001:
-            before, _ = per_query.get(q.fingerprint, (without, with_all))
-            lost = (without - with_all) * q.calls
-            gains.append(
-                (
-                    lost,
-                    QueryGain(fingerprint=q.fingerprint, cost_before=before, cost_after=with_all),
-                )
-            )
-    gains.sort(key=lambda g: (-g[0], g[1].fingerprint))
+    """One chosen index with the queries that would lose most without it (from the selection,
+    which costs them the way it costed the search: mostly from its cache)."""
+    gains = tuple(
+        QueryGain(
+            fingerprint=fp,
+            cost_before=per_query.get(fp, (without, with_it))[0],
+            cost_after=with_it,
+        )
+        for fp, with_it, without in helped
+    )
     name = index_name(c, tuner.max_identifier_bytes)
     return IndexAdvice(
         candidate=c,
         name=name,
         ddl=tuner.index_ddl(c, name),
         size_bytes=tuner.size(c),
-        gains=tuple(g for _, g in gains),
+        gains=gains,
         write_overhead=_write_overhead(c, analysed, stats),
         judged_by="build" if c.method in tuner.built_methods else "hypopg",
     )

@@ -15,7 +15,10 @@ of the current cost. The moves:
   sorts or groups on (Extend's widening: not only the candidates' prefixes);
 - widen a chosen index with the columns one query it serves still reads from the heap, as
   INCLUDE, so that query gets an index-only scan (and the index serves several queries once
-  widened for each).
+  widened for each: on TPC-H, (l_shipdate) grows into one index for Q6, Q14 and Q15).
+
+A widening adds only columns some candidate of that table carries already (the candidate step
+leaves out columns too wide to index).
 
 The workload cost is Σ calls × cost(sql, configuration). A query is costed with only the
 indexes relevant to it: on a table it reads and led by a column it filters, joins, sorts or
@@ -59,6 +62,9 @@ class Selection:
     sizes: tuple[int, ...] = ()  # estimated bytes of each chosen index, same order
     evaluations: int = 0  # cost() calls made (cache misses)
     skipped: tuple[tuple[str, str], ...] = field(default=())  # (fingerprint, reason)
+    # Per chosen index (same order as `chosen`), the queries that would cost more without it:
+    # (fingerprint, cost with every chosen index, cost without this one), most lost first.
+    helped: tuple[tuple[tuple[str, float, float], ...], ...] = ()
 
 
 def select(
@@ -98,6 +104,7 @@ def select(
             before + search.base[i],
             after + search.query_cost(i, chosen),
         )
+    helped = tuple(search.helped(c, chosen) for c in chosen)  # before counting evaluations
     return Selection(
         chosen=chosen,
         base_cost=search.base_total,
@@ -107,6 +114,7 @@ def select(
         sizes=tuple(search.size_of(c) for c in chosen),
         evaluations=search.evaluations,
         skipped=tuple(search.skipped),
+        helped=helped,
     )
 
 
@@ -224,6 +232,23 @@ class _Search:
             self._refs.append(_references(shape))
             self._reads.append(_reads(shape))
         self.base_total = self._weighted(self.base)
+
+    def helped(
+        self, index: Candidate, chosen: Sequence[Candidate]
+    ) -> tuple[tuple[str, float, float], ...]:
+        """The queries `index` helps within `chosen`: (fingerprint, cost with it, cost
+        without it), by weighted cost lost without it, then fingerprint. Costed like the
+        search costs (relevant indexes only), so mostly from its cache."""
+        rest = [c for c in chosen if c is not index]
+        out = []
+        for i, (query, _, _) in enumerate(self.queries):
+            if not self.relevant(i, index):
+                continue
+            with_it, without = self.query_cost(i, chosen), self.query_cost(i, rest)
+            if without > with_it * 1.001:
+                out.append(((without - with_it) * query.calls, query.fingerprint, with_it, without))
+        out.sort(key=lambda g: (-g[0], g[1]))
+        return tuple((fp, with_it, without) for _, fp, with_it, without in out)
 
     def _provided(self, step: Candidate) -> bool:
         return any(_covers(e, step) for e in self._existing)
