@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from dbarchitect.model import Schema, Table
@@ -106,16 +106,7 @@ def candidates(
         c = entries[0][2]
         reason = f"{entries[0][1]} (q {', '.join(fps[:3])}{more})"
         if _usable(c, schema) and covered_by(c, schema) is None:
-            out.append(
-                Candidate(
-                    table=c.table,
-                    columns=c.columns,
-                    include=c.include,
-                    where=c.where,
-                    method=c.method,
-                    reason=reason,
-                )
-            )
+            out.append(replace(c, reason=reason))
     return sorted(out, key=_key)
 
 

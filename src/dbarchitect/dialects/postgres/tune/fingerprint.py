@@ -17,6 +17,7 @@ from pglast.parser import ParseError, Token, parse_sql, scan
 from pglast.parser import fingerprint as _pg_fingerprint
 
 from dbarchitect.dialects.postgres.quoting import quote
+from dbarchitect.dialects.postgres.tune.plan_walk import nodes
 from dbarchitect.errors import InputError
 
 # Statements a workload can hold: what the planner plans and an index can speed up.
@@ -54,7 +55,7 @@ def statement_kind(sql: str) -> str | None:
 def relations(sql: str) -> list[tuple[str, str]]:
     """Every (schema, relation) the statement names, schema "" when unqualified, sorted."""
     found: set[tuple[str, str]] = set()
-    for node in _walk(_parse(sql)):
+    for node in nodes(_parse(sql)):
         if isinstance(node, ast.RangeVar):
             found.add((node.schemaname or "", node.relname or ""))
     return sorted(found)
@@ -63,7 +64,7 @@ def relations(sql: str) -> list[tuple[str, str]]:
 def functions(sql: str) -> list[str]:
     """The names (last part) of every function the statement calls, sorted."""
     found: set[str] = set()
-    for node in _walk(_parse(sql)):
+    for node in nodes(_parse(sql)):
         if isinstance(node, ast.FuncCall) and node.funcname:
             last = node.funcname[-1]
             if isinstance(last, ast.String) and last.sval:
@@ -76,21 +77,6 @@ def _parse(sql: str) -> tuple[ast.RawStmt, ...]:
         return tuple(parse_sql(sql))
     except ParseError as exc:
         raise InputError(f"cannot parse: {exc.args[0] if exc.args else exc}") from None
-
-
-def _walk(node: object) -> list[ast.Node]:
-    """Every AST node under `node`, depth first (an explicit stack: queries nest deeply)."""
-    out: list[ast.Node] = []
-    stack: list[object] = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, tuple | list):
-            stack.extend(reversed(item))
-        elif isinstance(item, ast.Node):
-            out.append(item)
-            slots: tuple[str, ...] = tuple(getattr(type(item), "__slots__", ()))
-            stack.extend(reversed([getattr(item, a, None) for a in slots]))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,7 +337,7 @@ def _parent_key(parent: str, child_column: str) -> str:
     stmt = stmts[0].stmt
     if stmt.op != 0 or not stmt.targetList or not stmt.fromClause:
         return ""
-    tables = [n.relname or "" for n in _walk(stmt.fromClause) if isinstance(n, ast.RangeVar)]
+    tables = [n.relname or "" for n in nodes(stmt.fromClause) if isinstance(n, ast.RangeVar)]
     names: list[str] = []
     star = False
     for target in stmt.targetList:
