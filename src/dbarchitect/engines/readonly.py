@@ -19,6 +19,7 @@ EXPLAIN ANALYZE executes its statement, so it is accepted only for a plain read.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pglast
@@ -32,6 +33,10 @@ _PLANNED_ONLY = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt, 
 _PLACEHOLDER = re.compile(r"%(\([A-Za-z_][A-Za-z0-9_]*\))?s")
 
 
+# The tuner plans the same few statements thousands of times (one EXPLAIN per what-if
+# configuration): a text that passed once passes again, so its verdict is remembered. A refused
+# text raises, which the cache does not keep, so it is checked anew every time.
+@functools.lru_cache(maxsize=4096)
 def check_read_only_pg(sql: str) -> None:
     """Raise ReadOnlyViolation unless `sql` is one statement that cannot write: a
     SELECT/VALUES/TABLE/SHOW, EXPLAIN (ANALYZE only of such a read; without ANALYZE also of
