@@ -206,3 +206,26 @@ def test_bad_input_is_one_line(
     code, out, err = run(["migrate", "test", *args], capsys)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and needle in err
+
+
+def test_plain_sql_beside_a_down_file_is_a_pair(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `dbarch design` writes 001_initial_schema.sql with 001_initial_schema.down.sql beside it.
+    folder = tmp_path / "m"
+    folder.mkdir()
+    for name, (up, down) in PG_GOOD.items():
+        (folder / f"{name}.sql").write_text(up)
+        (folder / f"{name}.down.sql").write_text(down)
+    (folder / "README.sql").write_text("-- not a migration: it has no down file\n")
+    code, out, err = run(["migrate", "test", str(folder), "--rows", "10"], capsys)
+    assert code == 0, out + err
+    assert [ln for ln in out.splitlines() if not ln.startswith(" ")] == [
+        "ok              001_orders",
+        "ok              002_note",
+        "ok              003_index",
+        "3 migration(s): 3 ok",
+    ]
+    code, out, err = run(["migrate", "test", str(folder / "001_orders.down.sql")], capsys)
+    assert code == 0, out + err
+    assert out.splitlines()[0] == "ok              001_orders"

@@ -63,8 +63,9 @@ class Result:
 
 
 def find_pairs(items: list[str]) -> list[Pair]:
-    """Migrations named by files (NNN_x.up.sql or .down.sql), Diesel-style directories holding
-    up.sql and down.sql, or directories of either, in name order; duplicates once."""
+    """Migrations named by files (NNN_x.up.sql or .down.sql, or NNN_x.sql beside
+    NNN_x.down.sql), Diesel-style directories holding up.sql and down.sql, or directories of
+    either, in name order; duplicates once."""
     pairs: list[Pair] = []
     for item in items:
         path = Path(item)
@@ -78,8 +79,7 @@ def find_pairs(items: list[str]) -> list[Pair]:
             found = [
                 _pair_of_file(p) if p.is_file() else _pair_of_dir(p)
                 for p in sorted(path.iterdir())
-                if (p.is_file() and p.name.endswith(".up.sql"))
-                or (p.is_dir() and (p / "up.sql").is_file())
+                if (p.is_file() and _is_up(p)) or (p.is_dir() and (p / "up.sql").is_file())
             ]
             if not found:
                 raise InputError(f"{item}: no migrations (NNN_name.up.sql or DIR/up.sql) here")
@@ -93,7 +93,23 @@ def find_pairs(items: list[str]) -> list[Pair]:
     return unique
 
 
+def _is_up(path: Path) -> bool:
+    """An up migration: NNN_x.up.sql, or NNN_x.sql with an NNN_x.down.sql beside it."""
+    name = path.name
+    if name.endswith(".up.sql"):
+        return True
+    plain = name.endswith(".sql") and not name.endswith(".down.sql")
+    return plain and path.with_name(name[: -len(".sql")] + ".down.sql").is_file()
+
+
 def _pair_of_file(path: Path) -> Pair:
+    name = path.name
+    if name.endswith(".down.sql") and not path.with_name(name[:-9] + ".up.sql").exists():
+        plain = path.with_name(name[: -len(".down.sql")] + ".sql")
+        if plain.is_file():
+            return Pair(name=plain.name[:-4], up=plain, down=path)
+    if _is_up(path) and not name.endswith(".up.sql"):
+        return Pair(name=name[:-4], up=path, down=path.with_name(name[:-4] + ".down.sql"))
     for suffix in (".up.sql", ".down.sql"):
         if path.name.endswith(suffix):
             stem = path.name[: -len(suffix)]
