@@ -9,6 +9,7 @@ the mysql/mariadb client, which is what loads SQL files (engines/mysql.py).
 from __future__ import annotations
 
 import graphlib
+import re
 from collections.abc import Iterable
 
 from dbarchitect.dialects.mysql.quoting import quote_ident, quote_literal
@@ -89,6 +90,18 @@ def create_sequence(seq: Sequence) -> str:
     return " ".join(parts) + ";"
 
 
+# What MariaDB prints as a column default and takes back bare: a number, a quoted string,
+# NULL, or a function such as current_timestamp(). Anything else (1 + 1, concat(...) with
+# arguments) is an expression default, which must be written in parentheses.
+_BARE_DEFAULT = re.compile(
+    r"^(-?[0-9.]+(e[-+]?[0-9]+)?|'([^']|'')*'|NULL|[A-Za-z_]+(\(\d*\))?)$", re.I
+)
+
+
+def _default(text: str) -> str:
+    return text if _BARE_DEFAULT.match(text.strip()) else f"({text})"
+
+
 def column_definition(col: Column) -> str:
     """One column as in CREATE TABLE: type, collation, generation, nullability, default…"""
     parts = [quote_ident(col.name), col.type]
@@ -107,7 +120,7 @@ def column_definition(col: Column) -> str:
         # first TIMESTAMP column NOT NULL DEFAULT CURRENT_TIMESTAMP.
         parts.append("NULL")
     if col.default is not None:
-        parts.append(f"DEFAULT {col.default}")
+        parts.append(f"DEFAULT {_default(col.default)}")
     if "on_update" in options:
         parts.append(f"ON UPDATE {options['on_update']}")
     if col.identity is not None:
