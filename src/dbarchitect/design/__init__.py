@@ -1,0 +1,1 @@
+"""Design from a spec: the format, its loading, and the Schema it builds."""
