@@ -17,8 +17,10 @@ from dbarchitect.model import LogicalType, Schema
 from dbarchitect.model.stats import Stats
 
 if TYPE_CHECKING:
+    from dbarchitect.design.build_designer import Designer
     from dbarchitect.migrate.migration import Statement
     from dbarchitect.migrate.operations import Operation
+    from dbarchitect.report.docs.guide import OperationsGuide
     from dbarchitect.tune.tuner import Tuner
 
 
@@ -76,6 +78,20 @@ class Dialect(abc.ABC):
         from dbarchitect.errors import InputError
 
         raise InputError(f"{url}: tuning is not available for {self.label}")
+
+    def operations(self, schema: Schema, stats: Stats | None = None) -> OperationsGuide:
+        """What operators of this engine need for `schema`: monitoring queries, alerts, backup,
+        restore, maintenance, upgrade and hardening steps (the documents of `dbarch docs`)."""
+        from dbarchitect.report.docs.guide import OperationsGuide
+
+        return OperationsGuide(engine=self.label)
+
+    def designer(self) -> Designer:
+        """The design build's answers for this engine (types, defaults, triggers, what it
+        cannot express): see design/build_designer.py."""
+        from dbarchitect.errors import InputError
+
+        raise InputError(f"design is not available for {self.label}")
 
     @abc.abstractmethod
     def render_operations(

@@ -13,8 +13,10 @@ from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.model import LogicalType, Schema
 
 if TYPE_CHECKING:
+    from dbarchitect.design.build_designer import Designer
     from dbarchitect.migrate.migration import Statement
     from dbarchitect.migrate.operations import Operation
+    from dbarchitect.report.docs.guide import OperationsGuide
     from dbarchitect.tune.tuner import Tuner
 from dbarchitect.model.stats import Stats
 
@@ -68,6 +70,16 @@ class PostgresDialect(Dialect):
         from dbarchitect.dialects.postgres.tune.tuner import PgTuner
 
         return PgTuner(url, schema, allow_writes=allow_writes)
+
+    def operations(self, schema: Schema, stats: Stats | None = None) -> OperationsGuide:
+        from dbarchitect.dialects.postgres.operations import guide
+
+        return guide(schema, stats)
+
+    def designer(self) -> Designer:
+        from dbarchitect.dialects.postgres.design import PostgresDesigner
+
+        return PostgresDesigner()
 
     def render_operations(
         self,

@@ -11,10 +11,13 @@ from dbarchitect.engines.base import Engine, Session
 from dbarchitect.engines.sqlite import SqliteEngine
 from dbarchitect.engines.url import DatabaseURL
 from dbarchitect.model import LogicalType, Schema
+from dbarchitect.model.stats import Stats
 
 if TYPE_CHECKING:
+    from dbarchitect.design.build_designer import Designer
     from dbarchitect.migrate.migration import Statement
     from dbarchitect.migrate.operations import Operation
+    from dbarchitect.report.docs.guide import OperationsGuide
     from dbarchitect.tune.tuner import Tuner
 
 
@@ -46,6 +49,16 @@ class SqliteDialect(Dialect):
 
     def render(self, schema: Schema) -> str:
         return ddl.render(schema)
+
+    def operations(self, schema: Schema, stats: Stats | None = None) -> OperationsGuide:
+        from dbarchitect.dialects.sqlite.operations import guide
+
+        return guide(schema, stats)
+
+    def designer(self) -> Designer:
+        from dbarchitect.dialects.sqlite.design import SqliteDesigner
+
+        return SqliteDesigner()
 
     def render_operations(
         self,
