@@ -63,7 +63,13 @@ def choose_dialect(given: str | None, sides: dict[str, str]) -> str:
 
 def load_side(item: str, *, dialect: str, schemas: Sequence[str] | None) -> tuple[Schema, Origin]:
     """A side's schema and how to rebuild it in a scratch database for verification."""
-    from dbarchitect.sources import load_schema, load_sql_files, sql_files
+    from dbarchitect.sources import (
+        load_schema,
+        load_spec_schema,
+        load_sql_files,
+        looks_like_spec,
+        sql_files,
+    )
 
     d = get_dialect(dialect)
     if item == EMPTY:
@@ -75,6 +81,14 @@ def load_side(item: str, *, dialect: str, schemas: Sequence[str] | None) -> tupl
         if schemas:
             raise InputError(f"{item}: --schema does not filter a JSON source; inspect with it")
         schema = _json_schema(item)
+        return schema, Origin(sql=d.render(schema))
+    if looks_like_spec(item):
+        schema = load_spec_schema(item, dialect=dialect)
+        return schema, Origin(sql=d.render(schema))
+    from dbarchitect.sources.sqlalchemy import load_models, looks_like_models
+
+    if looks_like_models(item):
+        schema = load_models(item, dialect=dialect, schemas=schemas)
         return schema, Origin(sql=d.render(schema))
     files = sql_files([item])
     schema = load_sql_files(files, dialect=dialect, schemas=schemas)

@@ -14,7 +14,8 @@ from dbarchitect.errors import InputError
 from dbarchitect.review import RULES, all_rules, load_config
 from dbarchitect.review.docs import rule_markdown, rules_reference
 from dbarchitect.review.source import review_source
-from dbarchitect.sources import sql_files
+from dbarchitect.sources import looks_like_spec, sql_files
+from dbarchitect.sources.sqlalchemy import looks_like_models
 
 
 class ReviewFormat(StrEnum):
@@ -88,7 +89,8 @@ def review(
     sources = source or [parse_url(None).render(redact=False)]
     _, findings = review_source(sources, config, dialect=dialect, schemas=schema or None)
     files = None
-    if not (len(sources) == 1 and looks_like_url(sources[0])):
+    single = sources[0] if len(sources) == 1 else ""
+    if not (looks_like_url(single) or looks_like_models(single) or looks_like_spec(single)):
         files = sql_files(sources) if not sources[0].endswith(".json") else None
         if files:
             findings = locate(findings, files)

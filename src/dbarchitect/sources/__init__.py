@@ -25,6 +25,9 @@ def load_schema(
     A URL is read through a read-only session. SQL files (or every .sql file under a directory,
     in name order, `down` migrations left out) are run in order in a scratch database of
     `dialect` (default postgres) and then introspected. A `.json` file is the canonical form.
+    SQLAlchemy models (`app.models`, `models.py`, a package) are created with create_all in a
+    scratch database of `dialect` and introspected. A design spec (`.yaml`) is built, loaded
+    and introspected on `dialect`, by default its primary target.
     """
     items = [sources] if isinstance(sources, str) else list(sources)
     if dialect is not None:
@@ -39,6 +42,12 @@ def load_schema(
     if len(items) == 1 and items[0].endswith(".json"):
         path = _existing(items[0])
         return from_json(path.read_text(encoding="utf-8"), where=str(path))
+    if len(items) == 1 and looks_like_spec(items[0]):
+        return load_spec_schema(items[0], dialect=dialect)
+    from dbarchitect.sources.sqlalchemy import load_models, looks_like_models
+
+    if len(items) == 1 and looks_like_models(items[0]):
+        return load_models(items[0], dialect=dialect or "postgres", schemas=schemas)
     files = sql_files(items)
     return load_sql_files(files, dialect=dialect or "postgres", schemas=schemas)
 
@@ -52,6 +61,22 @@ def live_inputs(
     with d.engine().connect(url, read_only=True) as session:
         schema = d.introspect(session, schemas)
         yield schema, d.collect_stats(session), Sampler(session, d)
+
+
+def looks_like_spec(item: str) -> bool:
+    """A design spec: a YAML file."""
+    return item.endswith((".yaml", ".yml"))
+
+
+def load_spec_schema(item: str, *, dialect: str | None = None) -> Schema:
+    """The schema a design spec builds, as the engine of `dialect` (default: the spec's
+    primary target) made it."""
+    from dbarchitect.design.load import load_spec
+    from dbarchitect.design.run import realize
+
+    loaded = load_spec(_existing(item))
+    names = (get_dialect(dialect).name,) if dialect else loaded.spec.targets[:1]
+    return realize(loaded, tuple(names)).primary.schema
 
 
 def introspect_url(url: DatabaseURL, *, schemas: Sequence[str] | None = None) -> Schema:
@@ -102,4 +127,12 @@ def _existing(item: str) -> Path:
     return path
 
 
-__all__ = ["introspect_url", "live_inputs", "load_schema", "load_sql_files", "sql_files"]
+__all__ = [
+    "introspect_url",
+    "live_inputs",
+    "load_schema",
+    "load_spec_schema",
+    "load_sql_files",
+    "looks_like_spec",
+    "sql_files",
+]

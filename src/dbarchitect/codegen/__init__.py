@@ -1,0 +1,1 @@
+"""Code and diagrams generated from a Schema: SQLAlchemy, Diesel, DBML, ERD."""
