@@ -8,6 +8,7 @@ import typer
 
 from dbarchitect import __version__
 from dbarchitect.cli import check as check_cmd
+from dbarchitect.cli import design as design_cmd
 from dbarchitect.cli import diff as diff_cmd
 from dbarchitect.cli import docs as docs_cmd
 from dbarchitect.cli import inspect as inspect_cmd
@@ -30,6 +31,7 @@ app.command("rules")(review_cmd.rules)
 app.command("check")(check_cmd.check)
 app.command("diff")(diff_cmd.diff)
 app.command("tune")(tune_cmd.tune)
+app.command("design")(design_cmd.design)
 app.command("docs")(docs_cmd.docs)
 
 migrate_app = typer.Typer(
