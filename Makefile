@@ -23,7 +23,8 @@ lint: $(VENV)/.test
 test: lint
 	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=4
 
-# Peers measured in the same run: SQLAlchemy (dev extra), squawk and migra (bench extra).
+# Peers measured in the same run: SQLAlchemy (dev extra), squawk and migra (bench extra);
+# postgres-mcp and sqlacodegen install themselves in environments of their own.
 bench: $(VENV)/.test
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.introspect
@@ -31,6 +32,7 @@ bench: $(VENV)/.test
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m benchmarks.check
 	$(BIN)/python -m benchmarks.diff
 	$(BIN)/python -m benchmarks.tune
+	$(BIN)/python -m benchmarks.codegen
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
