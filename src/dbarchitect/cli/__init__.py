@@ -14,6 +14,7 @@ from dbarchitect.cli import docs as docs_cmd
 from dbarchitect.cli import inspect as inspect_cmd
 from dbarchitect.cli import migrate as migrate_cmd
 from dbarchitect.cli import review as review_cmd
+from dbarchitect.cli import secure as secure_cmd
 from dbarchitect.cli import tune as tune_cmd
 from dbarchitect.errors import DbarchError
 
@@ -39,6 +40,7 @@ migrate_app = typer.Typer(
 )
 migrate_app.command("test")(migrate_cmd.test)
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(secure_cmd.app, name="secure")
 
 
 def _version(value: bool) -> None:

@@ -102,15 +102,20 @@ def slug(text: str) -> str:
 _NUMBERED = re.compile(r"^(\d+)_")
 
 
-def write_pair(migration: Migration, out: Path, name: str) -> list[Path]:
-    """NNN_name.up.sql and NNN_name.down.sql in `out`, NNN the next number after the
-    numbered files already there (same width, at least 3 digits)."""
+def next_stem(out: Path, name: str) -> str:
+    """`NNN_name` for a new migration in `out` (created if missing), NNN the next number
+    after the numbered files already there (same width, at least 3 digits)."""
     out.mkdir(parents=True, exist_ok=True)
     found = [_NUMBERED.match(p.name) for p in out.iterdir()]
     numbers = [m.group(1) for m in found if m]
     width = max([3, *(len(n) for n in numbers)])
     number = max((int(n) for n in numbers), default=0) + 1
-    stem = f"{number:0{width}d}_{slug(name)}"
+    return f"{number:0{width}d}_{slug(name)}"
+
+
+def write_pair(migration: Migration, out: Path, name: str) -> list[Path]:
+    """NNN_name.up.sql and NNN_name.down.sql in `out` (see next_stem)."""
+    stem = next_stem(out, name)
     paths = [out / f"{stem}.up.sql", out / f"{stem}.down.sql"]
     directions: tuple[Direction, ...] = ("up", "down")
     for path, direction in zip(paths, directions, strict=True):
@@ -295,6 +300,7 @@ __all__ = [
     "alembic_head",
     "default_name",
     "header",
+    "next_stem",
     "render_alembic",
     "render_json",
     "render_sql",
