@@ -200,9 +200,12 @@ def _dump_into(source: DatabaseURL, target: DatabaseURL) -> None:
     if source.password is not None:
         env["PGPASSWORD"] = source.password  # not on the command line, where ps shows it
     src = conninfo(replace(source, password=None))
+    _copy_roles(source, target)
     with tempfile.TemporaryFile() as dump_err:
+        # Privileges are kept (the roles they name now exist), owners are not: the copy belongs
+        # to the scratch cluster's superuser.
         dump = subprocess.Popen(
-            [str(pg_dump), "--no-owner", "--no-privileges", "-d", src],
+            [str(pg_dump), "--no-owner", "-d", src],
             stdout=subprocess.PIPE,
             stderr=dump_err,
             stdin=subprocess.DEVNULL,
@@ -227,6 +230,26 @@ def _dump_into(source: DatabaseURL, target: DatabaseURL) -> None:
     if load.returncode != 0:
         detail = _last_line(load.stderr) or f"exit status {load.returncode}"
         raise DbarchError(redact(f"{source}: loading the copy failed: {detail}", source.password))
+
+
+def _copy_roles(source: DatabaseURL, target: DatabaseURL) -> None:
+    """Create in the scratch cluster, NOLOGIN, the roles of the source's cluster it lacks, so
+    that policies `TO authenticated` and grants load. Roles are cluster-wide: the target is
+    always our own scratch cluster, never the user's."""
+    try:
+        with psycopg.connect(conninfo(source), autocommit=True) as conn:
+            conn.read_only = True
+            rows = conn.execute("SELECT rolname, rolbypassrls FROM pg_roles").fetchall()
+    except psycopg.Error:
+        return  # no catalog access: the load reports what is missing
+    with psycopg.connect(conninfo(target), autocommit=True) as admin:
+        have = {r[0] for r in admin.execute("SELECT rolname FROM pg_roles").fetchall()}
+        for name, bypass in sorted(rows):
+            if name in have or name.startswith("pg_"):
+                continue
+            # BYPASSRLS is kept: which roles policies bind is what a copy is used to judge.
+            attrs = "NOLOGIN BYPASSRLS" if bypass else "NOLOGIN"
+            admin.execute(pgsql.SQL("CREATE ROLE {} " + attrs).format(pgsql.Identifier(name)))
 
 
 def _last_line(text: str) -> str:
