@@ -12,6 +12,7 @@ from dbarchitect.cli import design as design_cmd
 from dbarchitect.cli import diff as diff_cmd
 from dbarchitect.cli import docs as docs_cmd
 from dbarchitect.cli import inspect as inspect_cmd
+from dbarchitect.cli import mcp as mcp_cmd
 from dbarchitect.cli import migrate as migrate_cmd
 from dbarchitect.cli import review as review_cmd
 from dbarchitect.cli import secure as secure_cmd
@@ -34,6 +35,7 @@ app.command("diff")(diff_cmd.diff)
 app.command("tune")(tune_cmd.tune)
 app.command("design")(design_cmd.design)
 app.command("docs")(docs_cmd.docs)
+app.command("mcp")(mcp_cmd.mcp)
 
 migrate_app = typer.Typer(
     help="Work with migration files: test that they undo cleanly.", no_args_is_help=True
