@@ -111,10 +111,6 @@ class Designer(Protocol):
         """A generated surrogate key column: bigint identity or uuid with a server default."""
         ...
 
-    def reference(self, target: Column, name: str, *, nullable: bool) -> Column:
-        """A key column referencing `target`: its type, without identity or default."""
-        ...
-
     def timestamp_column(self, name: str, *, nullable: bool, now: bool, on_update: bool) -> Column:
         """created_at / updated_at / deleted_at: an instant, defaulting to now when `now`,
         and kept current by the column itself when `on_update` and the engine can."""

@@ -33,6 +33,18 @@ _ACTIONS: dict[str, Action] = {
 }
 
 
+def reference(target: Column, name: str, *, nullable: bool) -> Column:
+    """A key column referencing `target`: its type and collation as the engine has them,
+    without identity or default. The same on every engine, so not a designer hook."""
+    return Column(
+        name=name,
+        type=target.type,
+        logical=target.logical,
+        nullable=nullable,
+        collation=target.collation,
+    )
+
+
 def draft_entities(ctx: Context) -> dict[str, Draft]:
     """A draft per entity with its key, tenant column and written fields (tenant entity
     first: the others' tenant column takes its key's type)."""
@@ -110,7 +122,7 @@ def add_tenant_column(ctx: Context, d: Draft, tenant: Draft, place: Place) -> No
         raise ctx.error(place, f"the tenant entity {tenant.name} needs a single-column key")
     target = tenant.column(tenant.key[0])
     assert target is not None
-    col = ctx.designer.reference(target, tenancy.column, nullable=False)
+    col = reference(target, tenancy.column, nullable=False)
     d.add(d.head, col, ctx, place)
     d.tenant_column = col.name
     d.foreign_keys.append(
@@ -212,7 +224,7 @@ def add_relationships(ctx: Context, drafts: dict[str, Draft]) -> None:
         for col, ref in zip(columns, target.key, strict=True):
             ref_col = target.column(ref)
             assert ref_col is not None
-            key = ctx.designer.reference(ref_col, col, nullable=rel.nullable)
+            key = reference(ref_col, col, nullable=rel.nullable)
             if rel.comment and ctx.designer.caps.comments:
                 key = replace(key, comment=rel.comment)
             holder.add(holder.keys, key, ctx, place)
@@ -299,7 +311,7 @@ def _join_table(
         for col, ref in zip(cols, side.key, strict=True):
             ref_col = side.column(ref)
             assert ref_col is not None
-            j.add(j.keys, ctx.designer.reference(ref_col, col, nullable=False), ctx, place)
+            j.add(j.keys, reference(ref_col, col, nullable=False), ctx, place)
         sides.append((side, cols))
     action = _ACTIONS[rel.on_delete or "cascade"]
     for side, cols in sides:
@@ -339,7 +351,7 @@ def add_audit(ctx: Context, drafts: dict[str, Draft]) -> None:
         ref = users.column(users.key[0])
         assert ref is not None
         for col in ("created_by", "updated_by"):
-            d.add(d.audit, ctx.designer.reference(ref, col, nullable=True), ctx, place)
+            d.add(d.audit, reference(ref, col, nullable=True), ctx, place)
             link(ctx, d, users, (col,), "SET NULL", place)
 
 

@@ -129,15 +129,6 @@ class MysqlDesigner:
             name=name, type="bigint(20)", logical="bigint", nullable=False, identity=Identity()
         )
 
-    def reference(self, target: Column, name: str, *, nullable: bool) -> Column:
-        return Column(
-            name=name,
-            type=target.type,
-            logical=target.logical,
-            nullable=nullable,
-            collation=target.collation,
-        )
-
     def timestamp_column(self, name: str, *, nullable: bool, now: bool, on_update: bool) -> Column:
         return Column(
             name=name,

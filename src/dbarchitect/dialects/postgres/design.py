@@ -122,15 +122,6 @@ class PostgresDesigner:
             name=name, type="bigint", logical="bigint", nullable=False, identity=Identity()
         )
 
-    def reference(self, target: Column, name: str, *, nullable: bool) -> Column:
-        return Column(
-            name=name,
-            type=target.type,
-            logical=target.logical,
-            nullable=nullable,
-            collation=target.collation,
-        )
-
     def timestamp_column(self, name: str, *, nullable: bool, now: bool, on_update: bool) -> Column:
         return Column(
             name=name,

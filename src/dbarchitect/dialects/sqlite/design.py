@@ -126,15 +126,6 @@ class SqliteDesigner:
         # The primary key's INTEGER column is the rowid: it numbers new rows itself.
         return Column(name=name, type="INTEGER", logical="integer", nullable=False)
 
-    def reference(self, target: Column, name: str, *, nullable: bool) -> Column:
-        return Column(
-            name=name,
-            type=target.type,
-            logical=target.logical,
-            nullable=nullable,
-            collation=target.collation,
-        )
-
     def timestamp_column(self, name: str, *, nullable: bool, now: bool, on_update: bool) -> Column:
         return Column(
             name=name,
