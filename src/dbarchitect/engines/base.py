@@ -41,6 +41,13 @@ class Session(abc.ABC):
         PostgreSQL 15.18 → 150018, MariaDB 10.11.19 → 101119, SQLite 3.40.1 → 3040001.
         """
 
+    @property
+    @abc.abstractmethod
+    def raw(self) -> Any:
+        """The driver's own connection, for the few callers that need what `fetch` hides
+        (streaming rows, server-side limits, progress handlers). They keep the session's
+        read-only guarantees themselves: nothing here checks what they send."""
+
     @abc.abstractmethod
     def close(self) -> None: ...
 

@@ -187,6 +187,10 @@ class MysqlSession(Session):
     def server_version(self) -> int:
         return version_number(self._version)
 
+    @property
+    def raw(self) -> Any:
+        return self._conn
+
     def close(self) -> None:
         with contextlib.suppress(pymysql.MySQLError):  # already gone: nothing to release
             self._conn.close()

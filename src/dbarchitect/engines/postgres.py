@@ -97,6 +97,10 @@ class PgSession(Session):
     def server_version(self) -> int:
         return int(self._conn.info.server_version)
 
+    @property
+    def raw(self) -> Any:
+        return self._conn
+
     def close(self) -> None:
         self._conn.close()
 

@@ -173,6 +173,10 @@ class SqliteSession(Session):
         major, minor, patch = sqlite3.sqlite_version_info
         return major * 1_000_000 + minor * 1_000 + patch
 
+    @property
+    def raw(self) -> Any:
+        return self._conn
+
     def close(self) -> None:
         self._conn.close()
 

@@ -59,7 +59,7 @@ def run_mysql(
     check_read_only_mysql(sql)
     calls = _called(sql)
     session = mysql.connect(url, read_only=True)
-    conn: Any = session._conn  # the session's raw connection: unbuffered reads
+    conn: Any = session.raw  # unbuffered reads need PyMySQL itself
     try:
         with conn.cursor() as cur:
             if calls:

@@ -46,8 +46,8 @@ def run_postgres(
     functions, operators = called_names(stmt)
     text = canonical_text(stmt)
     session = postgres.connect(url, read_only=True)
-    # The session's raw connection: streaming and describing need psycopg itself.
-    conn: psycopg.Connection[Any] = session._conn
+    # Streaming and describing need psycopg itself.
+    conn: psycopg.Connection[Any] = session.raw
     try:
         cur = conn.cursor(row_factory=tuple_row)
         # Integers only (validated by the caller): SET takes no bind parameters.

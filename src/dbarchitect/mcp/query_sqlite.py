@@ -36,7 +36,7 @@ def run_sqlite(
         word = head.split(maxsplit=1)[0] if head else "empty text"
         raise ReadOnlyViolation(f"refused by the query tool on {url}: {word.upper()} is not a read")
     session = sqlite.connect(url, read_only=True)
-    conn = session._conn  # the session's raw connection: limits and progress handler
+    conn = session.raw  # limits and the progress handler need sqlite3 itself
     deadline = time.monotonic() + timeout_ms / 1000
     conn.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_STEPS)
     # No string or blob longer than the byte budget is ever built (zeroblob, repeat tricks).
