@@ -206,7 +206,7 @@ def _plan_joins(result: Plan) -> None:
 
 
 def _ref(fk: ForeignKey) -> str:
-    return f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+    return fk.ref_qualified
 
 
 def _join_refusal(

@@ -66,9 +66,7 @@ def foreign_keys(schema: Schema) -> dict[str, list[tuple[ForeignKey, Table]]]:
         for fk in table.foreign_keys:
             if fk.inherited:
                 continue
-            target = schema.table(
-                f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
-            )
+            target = schema.table(fk.ref_qualified)
             if target is None:
                 continue
             parent = _root(schema, target)

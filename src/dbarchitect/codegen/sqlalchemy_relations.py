@@ -61,7 +61,7 @@ def is_pure_join(table: Table, classes: set[str]) -> bool:
 
 
 def _ref(fk: ForeignKey) -> str:
-    return f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+    return fk.ref_qualified
 
 
 def _unique_sets(table: Table) -> list[set[str]]:

@@ -155,7 +155,7 @@ class TableWriter:
         return {"postgresql_include": seq([string(c) for c in include]) if include else None}
 
     def _foreign_key(self, fk: ForeignKey) -> Node:
-        ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+        ref = fk.ref_qualified
         if fk.ref_schema == self.dialect.default_schema:
             ref = fk.ref_table
         explicit = self.schema.dialect == "mysql"

@@ -338,7 +338,7 @@ class DepIndex:
         if isinstance(obj, (PrimaryKey, UniqueConstraint)):
             return out | col([*obj.columns, *obj.include])
         if isinstance(obj, ForeignKey):
-            ref = f"{obj.ref_schema}.{obj.ref_table}" if obj.ref_schema else obj.ref_table
+            ref = obj.ref_qualified
             out |= col(obj.columns) | {f"rel:{ref}"}
             out |= {f"col:{ref}.{c}" for c in obj.ref_columns}
             target = self.referenced_key(ref, obj.ref_columns)

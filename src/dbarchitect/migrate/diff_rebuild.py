@@ -129,7 +129,7 @@ class Closure:
             self._fks_into = {}
             for x in self.before.tables:
                 for fk in x.foreign_keys:
-                    ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+                    ref = fk.ref_qualified
                     if ref != x.qualified and not fk.inherited:
                         self._fks_into.setdefault(ref, []).append(("foreign_key", fk, x.qualified))
         local = [e for e in _table_entries(t) if e[0] != "policy"] + self._fks_into.get(

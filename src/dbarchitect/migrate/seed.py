@@ -50,9 +50,7 @@ def _parents_first(schema: Schema) -> list[Table]:
             return
         state[table.qualified] = 1
         for fk in table.foreign_keys:
-            parent = by_name.get(
-                f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
-            )
+            parent = by_name.get(fk.ref_qualified)
             if parent is not None:
                 visit(parent)
         state[table.qualified] = 2
@@ -71,7 +69,7 @@ def _fill(session: Session, d: Dialect, schema: Schema, table: Table, rows: int)
     """Insert the rows; the reason when the table had to be left empty."""
     picked: dict[str, list[Any]] = {}
     for fk in table.foreign_keys:
-        ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+        ref = fk.ref_qualified
         parent = schema.table(ref)
         if parent is None or parent.qualified == table.qualified:
             continue  # self-references stay NULL

@@ -98,6 +98,11 @@ class ForeignKey:
     # ON DELETE SET NULL / SET DEFAULT (col, …): the referencing columns it resets (PG 15+).
     on_delete_columns: tuple[str, ...] = ()
 
+    @property
+    def ref_qualified(self) -> str:
+        """The referenced table's name as `Table.qualified` spells it."""
+        return f"{self.ref_schema}.{self.ref_table}" if self.ref_schema else self.ref_table
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UniqueConstraint:

@@ -124,7 +124,7 @@ def pk_text(pk: PrimaryKey) -> str:
 
 def fk_target(fk: ForeignKey) -> str:
     """The referenced table, qualified when the engine has schemas."""
-    return f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+    return fk.ref_qualified
 
 
 def fk_text(fk: ForeignKey, target: str | None = None) -> str:

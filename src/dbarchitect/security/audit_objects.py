@@ -241,7 +241,7 @@ def key_checks(ctx: AuditContext) -> Iterator[Finding]:
                 fix,
             )
         for fk in t.foreign_keys:
-            ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+            ref = fk.ref_qualified
             parent = tenant_tables.get(ref)
             if parent is None or col in fk.columns:
                 continue

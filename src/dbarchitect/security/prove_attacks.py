@@ -33,7 +33,7 @@ class Attack:
 
 
 def _ref(fk: ForeignKey) -> str:
-    return f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+    return fk.ref_qualified
 
 
 def _key(table: Table) -> tuple[str, ...]:

@@ -65,7 +65,7 @@ class Seeding:
 
 
 def _ref(fk: ForeignKey) -> str:
-    return f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+    return fk.ref_qualified
 
 
 def lit(value: str, type_: str) -> str:

@@ -97,7 +97,7 @@ def _tenant_type(tenancy: Tenancy) -> str:
 
 
 def _ref(fk: ForeignKey) -> str:
-    return f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+    return fk.ref_qualified
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

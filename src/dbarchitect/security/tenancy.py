@@ -93,10 +93,7 @@ def find_tenancy(
 def _root(schema: Schema, carrying: list[Table], column: str) -> Table | None:
     """The table most foreign keys on the tenant column alone point at."""
     targets = Counter(
-        f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
-        for t in carrying
-        for fk in t.foreign_keys
-        if fk.columns == (column,)
+        fk.ref_qualified for t in carrying for fk in t.foreign_keys if fk.columns == (column,)
     )
     if not targets:
         return None
@@ -111,7 +108,7 @@ def _indirect(schema: Schema, tables: tuple[Table, ...], root: Table | None) -> 
         if t.qualified in by_name or (root is not None and t.qualified == root.qualified):
             continue
         for fk in t.foreign_keys:
-            ref = f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table
+            ref = fk.ref_qualified
             if ref in by_name:
                 out.append(Indirect(table=t, via=fk, parent=by_name[ref]))
                 break

@@ -122,9 +122,7 @@ def _unindexed_foreign_keys(ctx: Context) -> Section:
                     " ",
                     Code(f"({', '.join(fk.columns)})"),
                     " → ",
-                    table_link(
-                        f"{fk.ref_schema}.{fk.ref_table}" if fk.ref_schema else fk.ref_table, DESIGN
-                    ),
+                    table_link(fk.ref_qualified, DESIGN),
                 )
             )
         blocks = (
